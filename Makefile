@@ -1,0 +1,78 @@
+# kagi - one non-recursive GNU Makefile.
+#   make            build bin/kagid and bin/kagi
+#   make run        install missing Debian packages, build, demo PKI + config, run kagid -X
+#   make test       unit + integration tests (integration against an ASan/UBSan kagid)
+#   make check      sanitizer build + cppcheck + clang-tidy
+#   make deps       install missing Debian packages (root)
+
+CC      ?= cc
+OPT     ?= -O2
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla -Werror
+CFLAGS  := -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) -Isrc -Isrc/compat $(EXTRA_CFLAGS)
+LDLIBS  := -L/usr/lib/freeradius -lfreeradius-radius -Wl,-rpath,/usr/lib/freeradius \
+           -lssl -lcrypto -ltalloc -lconfuse -ljansson
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+DEB_PKGS := build-essential libfreeradius-dev freeradius-common libssl-dev openssl libtalloc-dev \
+            libcmocka-dev libconfuse-dev libjansson-dev eapoltest python3 procps
+
+LIB_SRCS := codec.c conf.c policy.c tls_ctx.c tls_conn.c session.c dupcache.c eap.c \
+            eap_tls_common.c eap_tls.c auth_log.c log.c server.c
+LIB_OBJS      := $(LIB_SRCS:%.c=build/obj/%.o)
+LIB_OBJS_ASAN := $(LIB_SRCS:%.c=build/asan/%.o)
+
+UNIT_TESTS := $(patsubst tests/unit/test_%.c,build/tests/unit_%,$(wildcard tests/unit/test_*.c))
+
+.PHONY: all run test check deps clean demo asan unit
+all: bin/kagid bin/kagi
+
+build/obj/%.o: src/%.c $(wildcard src/*.h) | build/obj
+	$(CC) $(CFLAGS) -c $< -o $@
+build/asan/%.o: src/%.c $(wildcard src/*.h) | build/asan
+	$(CC) $(CFLAGS) $(SAN) -c $< -o $@
+build/obj build/asan build/tests bin:
+	mkdir -p $@
+
+bin/kagid: build/obj/kagid.o $(LIB_OBJS) | bin
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+bin/kagi: build/obj/kagi.o $(LIB_OBJS) | bin
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+build/asan/kagid: build/asan/kagid.o $(LIB_OBJS_ASAN)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
+asan: build/asan/kagid
+
+build/tests/unit_%: tests/unit/test_%.c $(LIB_OBJS_ASAN) | build/tests
+	$(CC) $(CFLAGS) $(SAN) -Wno-missing-prototypes -o $@ $< $(LIB_OBJS_ASAN) $(LDLIBS) -lcmocka
+unit: $(UNIT_TESTS)
+
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "Installing missing Debian packages:" $$missing; \
+		if [ "$$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+# Demo PKI and client list, created only if absent.
+demo: bin/kagi
+	@[ -f certs/demo/ca.pem ] || bash certs/mkpki.sh certs/demo
+	@if [ ! -f raddb/clients.conf ]; then \
+		umask 077; secret=$$(od -An -N18 -tx1 /dev/urandom | tr -d ' \n'); \
+		printf 'client localhost {\n    ipaddr = 127.0.0.1\n    secret = "%s"\n    shortname = localhost\n}\nclient localhost6 {\n    ipaddr = ::1\n    secret = "%s"\n    shortname = localhost6\n}\n' "$$secret" "$$secret" > raddb/clients.conf; \
+		echo "Created raddb/clients.conf for 127.0.0.1 and ::1 with a random secret (read it there)"; \
+	fi
+
+run: deps all demo
+	./bin/kagid -d raddb -X
+
+test: deps all asan unit
+	KAGID=$(CURDIR)/build/asan/kagid bash tests/run
+
+check: deps all asan unit
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
+		-D_GNU_SOURCE -Isrc --suppress=missingIncludeSystem src
+	KAGID=$(CURDIR)/build/asan/kagid bash tests/run
+
+clean:
+	rm -rf build bin

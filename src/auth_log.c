@@ -1,0 +1,132 @@
+/*
+ * auth_log.c - the authentication log (see auth_log.h).
+ */
+#include "auth_log.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+struct auth_log {
+	FILE *fp;
+	bool own;
+	char *path;
+};
+
+static int
+log_free(struct auth_log *l)
+{
+	if (l->own && l->fp)
+		fclose(l->fp);
+	return 0;
+}
+
+struct auth_log *
+auth_log_open(TALLOC_CTX *ctx, const char *path, char *err, size_t errlen)
+{
+	struct auth_log *l = talloc_zero(ctx, struct auth_log);
+
+	if (!l) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	l->path = talloc_strdup(l, path);
+	if (strcmp(path, "-") == 0) {
+		l->fp = stdout;
+	} else {
+		l->fp = fopen(path, "a");
+		if (!l->fp) {
+			snprintf(err, errlen, "cannot open auth_log %s: %s", path, strerror(errno));
+			talloc_free(l);
+			return NULL;
+		}
+		l->own = true;
+	}
+	talloc_set_destructor(l, log_free);
+	return l;
+}
+
+const char *
+auth_log_path(const struct auth_log *l)
+{
+	return l->path;
+}
+
+/* A JSON string for any bytes: valid UTF-8 as is, anything else escaped as \xNN text. */
+static json_t *
+jstr(const char *s)
+{
+	json_t *j;
+	char buf[1024];
+	size_t i, o = 0;
+
+	if (!s)
+		return json_null();
+	j = json_string(s);
+	if (j)
+		return j;
+	for (i = 0; s[i] && o < sizeof(buf) - 5; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c < 0x7f)
+			buf[o++] = (char)c;
+		else
+			o += (size_t)snprintf(buf + o, sizeof(buf) - o, "\\x%02x", c);
+	}
+	buf[o] = '\0';
+	return json_string(buf);
+}
+
+char *
+auth_log_format(TALLOC_CTX *ctx, const struct auth_record *r)
+{
+	struct timespec ts;
+	struct tm tm;
+	char tbuf[40], tfull[64];
+	json_t *o = json_object();
+	char *text, *out;
+
+	if (!o)
+		return NULL;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(tfull, sizeof(tfull), "%s.%03uZ", tbuf, (unsigned)(ts.tv_nsec / 1000000) % 1000u);
+
+	json_object_set_new(o, "time", json_string(tfull));
+	json_object_set_new(o, "client", jstr(r->client));
+	json_object_set_new(o, "nas", jstr(r->nas));
+	json_object_set_new(o, "calling_station_id", jstr(r->calling_station_id));
+	json_object_set_new(o, "identity", jstr(r->identity));
+	json_object_set_new(o, "method", jstr(r->method));
+	json_object_set_new(o, "tls_version", jstr(r->tls_version));
+	json_object_set_new(o, "resumed", json_boolean(r->resumed));
+	json_object_set_new(o, "cert_subject", jstr(r->cert_subject));
+	json_object_set_new(o, "cert_issuer", jstr(r->cert_issuer));
+	json_object_set_new(o, "cert_serial", jstr(r->cert_serial));
+	json_object_set_new(o, "result", jstr(r->result));
+	json_object_set_new(o, "reason", jstr(r->reason));
+	json_object_set_new(o, "rounds", json_integer(r->rounds));
+	json_object_set_new(o, "ms", json_integer((json_int_t)r->ms));
+	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (!text)
+		return NULL;
+	out = talloc_strdup(ctx, text);
+	free(text);
+	return out;
+}
+
+void
+auth_log_write(struct auth_log *l, const struct auth_record *r)
+{
+	char *line = auth_log_format(l, r);
+
+	if (!line)
+		return;
+	fprintf(l->fp, "%s\n", line);
+	fflush(l->fp);
+	talloc_free(line);
+}

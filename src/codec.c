@@ -1,0 +1,462 @@
+/*
+ * codec.c - RADIUS packet codec on libfreeradius-radius 3.2 (see codec.h).
+ *
+ * This is the only file that includes the libfreeradius headers: they define macros and types
+ * that clash with the rest of the program (and with glibc's features.h if included wrongly).
+ */
+#include "codec.h"
+
+#include <freeradius/build.h>
+#undef HAVE_PCRE
+#undef HAVE_REGEX
+#include <freeradius/libradius.h>
+#include <freeradius/md5.h>
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <string.h>
+
+#define RADIUS_HDR_LEN 20
+#define MA_ATTR 80
+#define MA_LEN 18
+
+struct codec_request {
+	RADIUS_PACKET *packet;
+};
+
+struct codec_reply {
+	RADIUS_PACKET *packet;
+	RADIUS_PACKET *original;
+};
+
+struct codec_pairs {
+	VALUE_PAIR *vps;
+};
+
+static bool codec_ready;
+
+const char *
+codec_raw_result_str(enum codec_raw_result r)
+{
+	switch (r) {
+	case CODEC_RAW_OK:
+		return "ok";
+	case CODEC_RAW_MALFORMED:
+		return "malformed packet";
+	case CODEC_RAW_BAD_CODE:
+		return "unsupported packet code";
+	case CODEC_RAW_NO_MA:
+		return "Message-Authenticator missing";
+	case CODEC_RAW_BAD_MA:
+		return "Message-Authenticator invalid (wrong secret or forged packet)";
+	}
+	return "?";
+}
+
+int
+codec_init(const char *dict_dir, char *err, size_t errlen)
+{
+	if (codec_ready)
+		return 0;
+	if (fr_check_lib_magic(RADIUSD_MAGIC_NUMBER) < 0) {
+		snprintf(err, errlen, "libfreeradius-radius version mismatch: %s", fr_strerror());
+		return -1;
+	}
+	/* fr_debug_lvl >= 1 makes the library record why it drops a packet. */
+	fr_debug_lvl = 1;
+	fr_log_fp = NULL;
+	fr_max_attributes = 255;
+	if (dict_init(dict_dir, "dictionary") < 0) {
+		snprintf(err, errlen, "cannot load RADIUS dictionaries from %s: %s", dict_dir,
+			 fr_strerror());
+		return -1;
+	}
+	codec_ready = true;
+	return 0;
+}
+
+void
+codec_free(void)
+{
+	if (codec_ready)
+		dict_free();
+	codec_ready = false;
+}
+
+enum codec_raw_result
+codec_check_raw(const uint8_t *buf, size_t len, const char *secret, size_t *pkt_len)
+{
+	uint8_t copy[CODEC_MAX_PACKET];
+	uint8_t digest[16];
+	size_t plen, off, ma_off = 0;
+
+	if (len < RADIUS_HDR_LEN)
+		return CODEC_RAW_MALFORMED;
+	plen = ((size_t)buf[2] << 8) | buf[3];
+	/* RFC 2865 §3: octets beyond Length are padding and ignored; a shorter datagram is bad. */
+	if (plen < RADIUS_HDR_LEN || plen > len || plen > CODEC_MAX_PACKET)
+		return CODEC_RAW_MALFORMED;
+	if (buf[0] != CODEC_ACCESS_REQUEST && buf[0] != CODEC_STATUS_SERVER)
+		return CODEC_RAW_BAD_CODE;
+
+	for (off = RADIUS_HDR_LEN; off < plen;) {
+		size_t alen;
+
+		if (plen - off < 2)
+			return CODEC_RAW_MALFORMED;
+		alen = buf[off + 1];
+		if (alen < 2 || alen > plen - off)
+			return CODEC_RAW_MALFORMED;
+		if (buf[off] == MA_ATTR) {
+			if (alen != MA_LEN || ma_off)
+				return CODEC_RAW_MALFORMED;
+			ma_off = off;
+		}
+		off += alen;
+	}
+	/* RFC 3579 §3.2 and the BlastRADIUS fix: every request must carry one. */
+	if (!ma_off)
+		return CODEC_RAW_NO_MA;
+
+	memcpy(copy, buf, plen);
+	memset(copy + ma_off + 2, 0, 16);
+	fr_hmac_md5(digest, copy, plen, (const uint8_t *)secret, strlen(secret));
+	if (CRYPTO_memcmp(digest, buf + ma_off + 2, 16) != 0)
+		return CODEC_RAW_BAD_MA;
+	if (pkt_len)
+		*pkt_len = plen;
+	return CODEC_RAW_OK;
+}
+
+static const char *
+decode_fail_str(decode_fail_t r)
+{
+	switch (r) {
+	case DECODE_FAIL_NONE:
+		return "no reason";
+	case DECODE_FAIL_MIN_LENGTH_PACKET:
+	case DECODE_FAIL_MIN_LENGTH_FIELD:
+	case DECODE_FAIL_MIN_LENGTH_MISMATCH:
+	case DECODE_FAIL_HEADER_OVERFLOW:
+		return "bad packet length";
+	case DECODE_FAIL_UNKNOWN_PACKET_CODE:
+		return "unknown packet code";
+	case DECODE_FAIL_INVALID_ATTRIBUTE:
+	case DECODE_FAIL_ATTRIBUTE_TOO_SHORT:
+	case DECODE_FAIL_ATTRIBUTE_OVERFLOW:
+	case DECODE_FAIL_ATTRIBUTE_UNDERFLOW:
+		return "bad attribute";
+	case DECODE_FAIL_MA_INVALID_LENGTH:
+		return "bad Message-Authenticator length";
+	case DECODE_FAIL_TOO_MANY_ATTRIBUTES:
+		return "too many attributes";
+	case DECODE_FAIL_MA_MISSING:
+		return "Message-Authenticator missing";
+	case DECODE_FAIL_TOO_MANY_AUTH:
+		return "too many authentication attributes";
+	default:
+		return "decode failure";
+	}
+}
+
+struct codec_request *
+codec_request_decode(TALLOC_CTX *ctx, const uint8_t *buf, size_t len, const char *secret,
+		     char *err, size_t errlen)
+{
+	struct codec_request *req;
+	RADIUS_PACKET *p;
+	decode_fail_t reason = DECODE_FAIL_NONE;
+
+	req = talloc_zero(ctx, struct codec_request);
+	if (!req)
+		goto nomem;
+	p = rad_alloc(req, false);
+	if (!p)
+		goto nomem;
+	req->packet = p;
+	p->data = talloc_memdup(p, buf, len);
+	if (!p->data)
+		goto nomem;
+	p->data_len = len;
+	p->code = buf[0];
+	p->id = buf[1];
+	memcpy(p->vector, buf + 4, AUTH_VECTOR_LEN);
+	p->sockfd = -1;
+
+	if (!rad_packet_ok(p, 0, &reason)) {
+		snprintf(err, errlen, "malformed packet: %s", decode_fail_str(reason));
+		goto fail;
+	}
+	if (rad_decode(p, NULL, secret) < 0) {
+		snprintf(err, errlen, "cannot decode: %s", fr_strerror());
+		goto fail;
+	}
+	return req;
+nomem:
+	snprintf(err, errlen, "out of memory");
+fail:
+	talloc_free(req);
+	return NULL;
+}
+
+int
+codec_request_code(const struct codec_request *req)
+{
+	return (int)req->packet->code;
+}
+
+int
+codec_request_id(const struct codec_request *req)
+{
+	return req->packet->id;
+}
+
+const uint8_t *
+codec_request_attr(const struct codec_request *req, unsigned attr, size_t *len)
+{
+	VALUE_PAIR *vp = fr_pair_find_by_num(req->packet->vps, attr, 0, TAG_ANY);
+
+	if (!vp)
+		return NULL;
+	*len = vp->vp_length;
+	if (vp->da->type == PW_TYPE_STRING)
+		return (const uint8_t *)vp->vp_strvalue;
+	return vp->vp_octets;
+}
+
+bool
+codec_request_has(const struct codec_request *req, unsigned attr)
+{
+	return fr_pair_find_by_num(req->packet->vps, attr, 0, TAG_ANY) != NULL;
+}
+
+bool
+codec_request_string(const struct codec_request *req, unsigned attr, char *out, size_t outlen)
+{
+	size_t len;
+	const uint8_t *v = codec_request_attr(req, attr, &len);
+
+	if (!v || outlen == 0)
+		return false;
+	if (len >= outlen)
+		len = outlen - 1;
+	memcpy(out, v, len);
+	out[len] = '\0';
+	return true;
+}
+
+uint32_t
+codec_request_integer(const struct codec_request *req, unsigned attr, uint32_t def)
+{
+	VALUE_PAIR *vp = fr_pair_find_by_num(req->packet->vps, attr, 0, TAG_ANY);
+
+	if (!vp || vp->da->type != PW_TYPE_INTEGER)
+		return def;
+	return vp->vp_integer;
+}
+
+/* Attributes whose values never go into a log, at any level. */
+static bool
+attr_is_secret(const VALUE_PAIR *vp)
+{
+	if (vp->da->vendor == 0) {
+		switch (vp->da->attr) {
+		case PW_USER_PASSWORD:
+		case PW_CHAP_PASSWORD:
+		case PW_CHAP_CHALLENGE:
+		case PW_MESSAGE_AUTHENTICATOR:
+			return true;
+		default:
+			return false;
+		}
+	}
+	/* Microsoft: MS-CHAP values and MPPE keys. */
+	return vp->da->vendor == VENDORPEC_MICROSOFT;
+}
+
+static void
+describe_list(VALUE_PAIR *vps, void (*line)(void *arg, const char *text), void *arg)
+{
+	vp_cursor_t cursor;
+	VALUE_PAIR *vp;
+	char buf[1100];
+
+	for (vp = fr_cursor_init(&cursor, &vps); vp; vp = fr_cursor_next(&cursor)) {
+		if (vp->da->vendor == 0 && vp->da->attr == PW_EAP_MESSAGE)
+			snprintf(buf, sizeof(buf), "EAP-Message = <%zu bytes>", vp->vp_length);
+		else if (attr_is_secret(vp))
+			snprintf(buf, sizeof(buf), "%s = <hidden>", vp->da->name);
+		else
+			vp_prints(buf, sizeof(buf), vp);
+		line(arg, buf);
+	}
+}
+
+void
+codec_request_describe(const struct codec_request *req,
+		       void (*line)(void *arg, const char *text), void *arg)
+{
+	describe_list(req->packet->vps, line, arg);
+}
+
+void
+codec_reply_describe(const struct codec_reply *rep, void (*line)(void *arg, const char *text),
+		     void *arg)
+{
+	describe_list(rep->packet->vps, line, arg);
+}
+
+struct codec_reply *
+codec_reply_new(TALLOC_CTX *ctx, struct codec_request *req, int code)
+{
+	struct codec_reply *rep;
+	VALUE_PAIR *vp, *ps;
+	static const uint8_t zero[16];
+
+	rep = talloc_zero(ctx, struct codec_reply);
+	if (!rep)
+		return NULL;
+	rep->original = req->packet;
+	rep->packet = rad_alloc_reply(rep, req->packet);
+	if (!rep->packet)
+		goto fail;
+	rep->packet->code = (unsigned)code;
+	rep->packet->id = req->packet->id;
+
+	/* Message-Authenticator first: BlastRADIUS mitigation; rad_sign fills it in. */
+	vp = fr_pair_afrom_num(rep->packet, PW_MESSAGE_AUTHENTICATOR, 0);
+	if (!vp)
+		goto fail;
+	fr_pair_value_memcpy(vp, zero, sizeof(zero));
+	fr_pair_add(&rep->packet->vps, vp);
+
+	/* RFC 2865 §5.33: Proxy-State is copied unmodified and in order. */
+	ps = fr_pair_list_copy_by_num(rep->packet, req->packet->vps, PW_PROXY_STATE, 0, TAG_ANY);
+	if (ps)
+		fr_pair_add(&rep->packet->vps, ps);
+	return rep;
+fail:
+	talloc_free(rep);
+	return NULL;
+}
+
+int
+codec_reply_code(const struct codec_reply *rep)
+{
+	return (int)rep->packet->code;
+}
+
+int
+codec_reply_add(struct codec_reply *rep, unsigned attr, unsigned vendor, const void *data,
+		size_t len)
+{
+	VALUE_PAIR *vp = fr_pair_afrom_num(rep->packet, attr, vendor);
+
+	if (!vp)
+		return -1;
+	if (vp->da->type == PW_TYPE_STRING)
+		fr_pair_value_bstrncpy(vp, data, len);
+	else
+		fr_pair_value_memcpy(vp, data, len);
+	fr_pair_add(&rep->packet->vps, vp);
+	return 0;
+}
+
+int
+codec_reply_add_string(struct codec_reply *rep, unsigned attr, const char *s)
+{
+	return codec_reply_add(rep, attr, 0, s, strlen(s));
+}
+
+int
+codec_reply_add_mppe(struct codec_reply *rep, const uint8_t recv_key[32],
+		     const uint8_t send_key[32])
+{
+	if (codec_reply_add(rep, PW_MSCHAP_MPPE_RECV_KEY, VENDORPEC_MICROSOFT, recv_key, 32) < 0)
+		return -1;
+	return codec_reply_add(rep, PW_MSCHAP_MPPE_SEND_KEY, VENDORPEC_MICROSOFT, send_key, 32);
+}
+
+int
+codec_reply_add_pairs(struct codec_reply *rep, const struct codec_pairs *pairs)
+{
+	VALUE_PAIR *copy;
+
+	if (!pairs || !pairs->vps)
+		return 0;
+	copy = fr_pair_list_copy(rep->packet, pairs->vps);
+	if (!copy)
+		return -1;
+	fr_pair_add(&rep->packet->vps, copy);
+	return 0;
+}
+
+int
+codec_reply_encode(struct codec_reply *rep, const char *secret, const uint8_t **out,
+		   size_t *outlen, char *err, size_t errlen)
+{
+	size_t want = 0;
+	vp_cursor_t cursor;
+	VALUE_PAIR *vp;
+
+	/*
+	 * libfreeradius 3.2.1 rad_encode silently drops attributes that do not fit the packet and
+	 * overflows a stack buffer on a huge EAP-Message: bound the input and check the output.
+	 */
+	for (vp = fr_cursor_init(&cursor, &rep->packet->vps); vp; vp = fr_cursor_next(&cursor)) {
+		size_t l = vp->vp_length;
+
+		if (vp->da->type == PW_TYPE_STRING || vp->da->type == PW_TYPE_OCTETS)
+			want += 2 + l + (l / 247) * 2 + (vp->da->vendor ? 6 + 18 : 0);
+		else
+			want += 12;
+	}
+	if (want + RADIUS_HDR_LEN > CODEC_MAX_PACKET - 64) {
+		snprintf(err, errlen, "reply too large (%zu bytes of attributes)", want);
+		return -1;
+	}
+	talloc_free(rep->packet->data);
+	rep->packet->data = NULL;
+	rep->packet->data_len = 0;
+	if (rad_encode(rep->packet, rep->original, secret) < 0 ||
+	    rad_sign(rep->packet, rep->original, secret) < 0) {
+		snprintf(err, errlen, "cannot encode reply: %s", fr_strerror());
+		return -1;
+	}
+	if (!rep->packet->data || rep->packet->data_len < RADIUS_HDR_LEN) {
+		snprintf(err, errlen, "cannot encode reply");
+		return -1;
+	}
+	*out = rep->packet->data;
+	*outlen = rep->packet->data_len;
+	return 0;
+}
+
+static int
+pairs_free(struct codec_pairs *p)
+{
+	fr_pair_list_free(&p->vps);
+	return 0;
+}
+
+struct codec_pairs *
+codec_pairs_parse(TALLOC_CTX *ctx, const char *text, char *err, size_t errlen)
+{
+	struct codec_pairs *p = talloc_zero(ctx, struct codec_pairs);
+	FR_TOKEN tok;
+
+	if (!p) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	talloc_set_destructor(p, pairs_free);
+	if (!text || !*text)
+		return p;
+	tok = fr_pair_list_afrom_str(p, text, &p->vps);
+	if (tok == T_INVALID) {
+		snprintf(err, errlen, "bad attribute list \"%s\": %s", text, fr_strerror());
+		talloc_free(p);
+		return NULL;
+	}
+	return p;
+}

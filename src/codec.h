@@ -1,0 +1,127 @@
+/*
+ * codec.h - RADIUS packet codec: the only door to libfreeradius-radius.
+ *
+ * RFC 2865 (packets, Response Authenticator), RFC 2869 §5.14 / RFC 3579 §3.2
+ * (Message-Authenticator), RFC 5997 (Status-Server), RFC 4072 (EAP-Key-Name),
+ * RFC 2548 (MS-MPPE keys). Nothing here logs; errors come back in a message buffer.
+ *
+ * The libfreeradius codec is not thread safe (fr_rand() is a global generator used by
+ * rad_alloc/rad_encode): call everything here from one thread.
+ */
+#ifndef KAGI_CODEC_H
+#define KAGI_CODEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <talloc.h>
+
+#define CODEC_MAX_PACKET 4096
+
+enum codec_code {
+	CODEC_ACCESS_REQUEST = 1,
+	CODEC_ACCESS_ACCEPT = 2,
+	CODEC_ACCESS_REJECT = 3,
+	CODEC_ACCESS_CHALLENGE = 11,
+	CODEC_STATUS_SERVER = 12,
+};
+
+/* Attribute numbers used outside the codec. */
+enum codec_attr {
+	CODEC_ATTR_USER_NAME = 1,
+	CODEC_ATTR_FRAMED_MTU = 12,
+	CODEC_ATTR_STATE = 24,
+	CODEC_ATTR_CALLING_STATION_ID = 31,
+	CODEC_ATTR_EAP_MESSAGE = 79,
+	CODEC_ATTR_EAP_KEY_NAME = 102,
+};
+
+/* Result of the allocation-free pre-check of a received datagram. */
+enum codec_raw_result {
+	CODEC_RAW_OK = 0,
+	CODEC_RAW_MALFORMED,	/* header or attribute framing broken */
+	CODEC_RAW_BAD_CODE,	/* not Access-Request or Status-Server */
+	CODEC_RAW_NO_MA,	/* Message-Authenticator missing */
+	CODEC_RAW_BAD_MA,	/* Message-Authenticator wrong (bad secret or forged) */
+};
+
+const char *codec_raw_result_str(enum codec_raw_result r);
+
+/*
+ * codec_init - load the dictionaries once at start-up. Returns 0 or -1 with err set.
+ * A failed dictionary load cannot be retried (libfreeradius frees it).
+ */
+int codec_init(const char *dict_dir, char *err, size_t errlen);
+void codec_free(void);
+
+/*
+ * codec_check_raw - frame-check a received request and verify its Message-Authenticator
+ * (HMAC-MD5 keyed with the shared secret) before anything is decoded or allocated.
+ * len is the datagram size; *pkt_len gets the RADIUS Length field (trailing bytes ignored).
+ */
+enum codec_raw_result codec_check_raw(const uint8_t *buf, size_t len, const char *secret,
+				      size_t *pkt_len);
+
+struct codec_request;
+struct codec_reply;
+struct codec_pairs;
+
+/*
+ * codec_request_decode - decode a request that passed codec_check_raw. The returned object is
+ * a talloc child of ctx. Returns NULL with err set on failure.
+ */
+struct codec_request *codec_request_decode(TALLOC_CTX *ctx, const uint8_t *buf, size_t len,
+					   const char *secret, char *err, size_t errlen);
+
+int codec_request_code(const struct codec_request *req);
+int codec_request_id(const struct codec_request *req);
+/* Raw value of the first attribute (vendor 0), or NULL. EAP-Message pieces come joined. */
+const uint8_t *codec_request_attr(const struct codec_request *req, unsigned attr, size_t *len);
+/* Copy a string attribute (NUL-terminated, truncated to outlen); returns false if absent. */
+bool codec_request_string(const struct codec_request *req, unsigned attr, char *out,
+			  size_t outlen);
+/* Integer attribute, or def when absent. */
+uint32_t codec_request_integer(const struct codec_request *req, unsigned attr, uint32_t def);
+bool codec_request_has(const struct codec_request *req, unsigned attr);
+
+/*
+ * codec_request_describe - print the attributes for a debug trace, one callback per line.
+ * Secrets are redacted: password attributes, MS-CHAP and MPPE values; EAP-Message is shown as
+ * its length only.
+ */
+void codec_request_describe(const struct codec_request *req,
+			    void (*line)(void *arg, const char *text), void *arg);
+
+/*
+ * codec_reply_new - start a reply to req. Message-Authenticator is added first and Proxy-State
+ * attributes are copied from the request (RFC 2865 §5.33). Child of ctx.
+ */
+struct codec_reply *codec_reply_new(TALLOC_CTX *ctx, struct codec_request *req, int code);
+int codec_reply_add(struct codec_reply *rep, unsigned attr, unsigned vendor, const void *data,
+		    size_t len);
+int codec_reply_add_string(struct codec_reply *rep, unsigned attr, const char *s);
+/* Add MS-MPPE-Recv-Key / MS-MPPE-Send-Key (salt-encrypted by the encoder, RFC 2548 §2.4). */
+int codec_reply_add_mppe(struct codec_reply *rep, const uint8_t recv_key[32],
+			 const uint8_t send_key[32]);
+/* Append copies of configured attributes. */
+int codec_reply_add_pairs(struct codec_reply *rep, const struct codec_pairs *pairs);
+int codec_reply_code(const struct codec_reply *rep);
+/*
+ * codec_reply_encode - encode and sign (Response Authenticator and Message-Authenticator).
+ * *out points into rep (valid while rep lives). Returns 0 or -1 with err set.
+ */
+int codec_reply_encode(struct codec_reply *rep, const char *secret, const uint8_t **out,
+		       size_t *outlen, char *err, size_t errlen);
+void codec_reply_describe(const struct codec_reply *rep,
+			  void (*line)(void *arg, const char *text), void *arg);
+
+/*
+ * codec_pairs_parse - parse "Attr = value, Attr2 = value" against the dictionary (for reply
+ * attributes in raddb/users). Child of ctx; NULL with err set on error. Empty text gives an
+ * empty list.
+ */
+struct codec_pairs *codec_pairs_parse(TALLOC_CTX *ctx, const char *text, char *err,
+				      size_t errlen);
+
+#endif

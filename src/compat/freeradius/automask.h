@@ -1,0 +1,1 @@
+/* Empty: Debian ships no automask.h, but freeradius/autoconf.h includes it. */

@@ -1,0 +1,144 @@
+/*
+ * conf.h - one configuration generation: kagi.conf, clients.conf and users, parsed with
+ * libconfuse, plus the TLS server context built from them.
+ *
+ * A generation is immutable once loaded. SIGHUP builds a new one beside the old; sessions hold
+ * a reference (conf_ref/conf_unref) to the generation they started with, so a reload never
+ * changes a conversation in flight.
+ */
+#ifndef KAGI_CONF_H
+#define KAGI_CONF_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <talloc.h>
+
+struct codec_pairs;
+struct tls_server;
+
+#define CONF_MAX_LISTEN 16
+#define CONF_MAX_METHODS 8
+
+struct conf_listen {
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	char text[64];
+};
+
+/* A RADIUS client (NAS): matched by source address within a prefix. */
+struct client {
+	char *name;
+	char *shortname;
+	int family;
+	uint8_t net[16];
+	unsigned prefix;
+	char *secret;
+	bool short_secret_ok;
+};
+
+enum cert_binding {
+	BIND_SAN_OR_CN,
+	BIND_SAN,
+	BIND_CN,
+	BIND_NONE,
+};
+
+/* A `certificate NAME { ... }` rule in raddb/users. */
+struct cert_rule {
+	char *name;
+	char *issuer;	/* fnmatch glob over the issuer DN, NULL = any */
+	char *subject;	/* glob over the subject DN */
+	char *san;	/* glob that at least one SAN must match */
+	enum cert_binding binding;
+	struct codec_pairs *reply;
+};
+
+/* A `user NAME { ... }` entry in raddb/users. */
+struct user_entry {
+	char *name;
+	bool disabled;
+	struct codec_pairs *reply;
+};
+
+struct conf_tls {
+	char *certificate;
+	char *private_key;
+	char *private_key_password;
+	char *ca_file;
+	char *crl_file;
+	char *cipher_list;
+	char *tls13_ciphersuites;
+	char *ecdh_curves;
+	bool check_crl;
+	bool check_crl_all;
+	bool require_client_eku;
+	int min_version; /* TLS1_2_VERSION, ... */
+	int max_version;
+	unsigned fragment_size;
+	unsigned max_message_size;
+	bool resumption;
+	unsigned session_lifetime;
+	unsigned session_cache_size;
+};
+
+struct conf_limits {
+	unsigned max_sessions;
+	unsigned max_sessions_per_client;
+	unsigned session_timeout;
+	unsigned max_rounds;
+	unsigned max_invalid;
+	unsigned dup_cache_time;
+	unsigned dup_cache_size;
+};
+
+struct conf {
+	char *dir;
+	unsigned generation;
+	unsigned refs;
+
+	struct conf_listen listen[CONF_MAX_LISTEN];
+	unsigned n_listen;
+
+	struct conf_tls tls;
+	struct tls_server *tls_server;
+
+	uint8_t methods[CONF_MAX_METHODS]; /* EAP types in order of preference */
+	unsigned n_methods;
+
+	struct conf_limits limits;
+	char *auth_log;
+
+	struct client *clients;
+	unsigned n_clients;
+
+	struct cert_rule *rules;
+	unsigned n_rules;
+	struct user_entry *users; /* sorted by lower-cased name */
+	unsigned n_users;
+};
+
+/*
+ * conf_load - parse DIR/kagi.conf, DIR/clients.conf and DIR/users and build the TLS server
+ * context. Returns a talloc child of ctx with one reference, or NULL with err set (naming the
+ * file and line). Warnings (e.g. short secrets allowed explicitly) go to warn(arg, text).
+ */
+struct conf *conf_load(TALLOC_CTX *ctx, const char *dir, char *err, size_t errlen,
+		       void (*warn)(void *arg, const char *text), void *arg);
+
+struct conf *conf_ref(struct conf *c);
+/* conf_unref - drop a reference; frees the generation on the last one. */
+void conf_unref(struct conf *c);
+
+/* clients_find - the client whose prefix holds addr (longest prefix wins), or NULL. */
+const struct client *clients_find(const struct conf *c, const struct sockaddr *addr);
+
+/* users_find - case-insensitive lookup, or NULL. */
+const struct user_entry *users_find(const struct conf *c, const char *name);
+
+/* conf_method_enabled - is EAP type t enabled? */
+bool conf_method_enabled(const struct conf *c, uint8_t t);
+
+#endif

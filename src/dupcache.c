@@ -1,0 +1,168 @@
+/*
+ * dupcache.c - duplicate request cache (see dupcache.h): a hash on (source, port, id) and a
+ * FIFO for expiry (every entry has the same lifetime, so insertion order is expiry order).
+ */
+#include "dupcache.h"
+
+#include "dlist.h"
+
+#include <netinet/in.h>
+#include <string.h>
+
+#define DUP_BUCKETS 8192
+
+struct dup_key {
+	uint8_t addr[16];
+	uint16_t port;
+	uint8_t family;
+	uint8_t id;
+};
+
+struct dup_entry {
+	struct dup_entry *hnext;
+	struct dlist fifo;
+	struct dup_key key;
+	uint8_t vector[16];
+	uint64_t expires_ms;
+	size_t len;
+	uint8_t *reply;
+};
+
+struct dupcache {
+	struct dup_entry *buckets[DUP_BUCKETS];
+	struct dlist fifo;
+	unsigned count;
+};
+
+static void
+make_key(struct dup_key *k, const struct sockaddr *src, uint8_t id)
+{
+	memset(k, 0, sizeof(*k));
+	k->id = id;
+	k->family = (uint8_t)src->sa_family;
+	if (src->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)src;
+
+		memcpy(k->addr, &s4->sin_addr, 4);
+		k->port = s4->sin_port;
+	} else if (src->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)src;
+
+		memcpy(k->addr, &s6->sin6_addr, 16);
+		k->port = s6->sin6_port;
+	}
+}
+
+static unsigned
+key_hash(const struct dup_key *k)
+{
+	const uint8_t *p = (const uint8_t *)k;
+	unsigned h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < sizeof(*k); i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h % DUP_BUCKETS;
+}
+
+struct dupcache *
+dupcache_new(TALLOC_CTX *ctx)
+{
+	struct dupcache *dc = talloc_zero(ctx, struct dupcache);
+
+	if (dc)
+		dlist_init(&dc->fifo);
+	return dc;
+}
+
+static struct dup_entry **
+slot(struct dupcache *dc, const struct dup_key *k)
+{
+	struct dup_entry **pp = &dc->buckets[key_hash(k)];
+
+	for (; *pp; pp = &(*pp)->hnext)
+		if (memcmp(&(*pp)->key, k, sizeof(*k)) == 0)
+			break;
+	return pp;
+}
+
+static void
+unlink_entry(struct dupcache *dc, struct dup_entry **pp)
+{
+	struct dup_entry *e = *pp;
+
+	*pp = e->hnext;
+	dlist_del(&e->fifo);
+	dc->count--;
+	talloc_free(e);
+}
+
+bool
+dupcache_find(struct dupcache *dc, const struct sockaddr *src, uint8_t id,
+	      const uint8_t vector[16], uint64_t now_ms, const uint8_t **reply, size_t *len)
+{
+	struct dup_key k;
+	struct dup_entry **pp;
+
+	make_key(&k, src, id);
+	pp = slot(dc, &k);
+	if (!*pp || (*pp)->expires_ms <= now_ms || memcmp((*pp)->vector, vector, 16) != 0)
+		return false;
+	*reply = (*pp)->reply;
+	*len = (*pp)->len;
+	return true;
+}
+
+void
+dupcache_store(struct dupcache *dc, const struct sockaddr *src, uint8_t id,
+	       const uint8_t vector[16], const uint8_t *reply, size_t len, uint64_t now_ms,
+	       uint64_t ttl_ms, unsigned max)
+{
+	struct dup_key k;
+	struct dup_entry **pp, *e;
+
+	make_key(&k, src, id);
+	pp = slot(dc, &k);
+	if (*pp)
+		unlink_entry(dc, pp);
+	while (dc->count >= max && !dlist_empty(&dc->fifo)) {
+		struct dup_entry *old = dlist_entry(dc->fifo.next, struct dup_entry, fifo);
+
+		unlink_entry(dc, slot(dc, &old->key));
+	}
+	e = talloc_zero(dc, struct dup_entry);
+	if (!e)
+		return;
+	e->reply = talloc_memdup(e, reply, len);
+	if (!e->reply) {
+		talloc_free(e);
+		return;
+	}
+	e->len = len;
+	e->key = k;
+	memcpy(e->vector, vector, 16);
+	e->expires_ms = now_ms + ttl_ms;
+	pp = slot(dc, &k);
+	e->hnext = *pp;
+	*pp = e;
+	dlist_add_tail(&dc->fifo, &e->fifo);
+	dc->count++;
+}
+
+void
+dupcache_expire(struct dupcache *dc, uint64_t now_ms)
+{
+	while (!dlist_empty(&dc->fifo)) {
+		struct dup_entry *e = dlist_entry(dc->fifo.next, struct dup_entry, fifo);
+
+		if (e->expires_ms > now_ms)
+			break;
+		unlink_entry(dc, slot(dc, &e->key));
+	}
+}
+
+unsigned
+dupcache_count(const struct dupcache *dc)
+{
+	return dc->count;
+}

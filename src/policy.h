@@ -1,0 +1,57 @@
+/*
+ * policy.h - who may get in: certificate identity binding and authorization rules from
+ * raddb/users. Pure string logic (no OpenSSL), so it is unit-tested on its own.
+ *
+ * A certificate that passed chain, date, EKU and revocation checks is accepted only if it
+ * matches a rule: never "any certificate from the CA".
+ */
+#ifndef KAGI_POLICY_H
+#define KAGI_POLICY_H
+
+#include <stdbool.h>
+
+struct conf;
+struct cert_rule;
+struct user_entry;
+
+#define CERT_MAX_SAN 16
+#define CERT_NAME_MAX 256
+
+enum san_type {
+	SAN_EMAIL,
+	SAN_DNS,
+	SAN_UPN,
+	SAN_URI,
+};
+
+/* What the TLS layer learned about the peer's leaf certificate. */
+struct cert_facts {
+	char subject[CERT_NAME_MAX]; /* RFC 2253 one-line DN */
+	char issuer[CERT_NAME_MAX];
+	char serial[80]; /* upper-case hex */
+	char cn[CERT_NAME_MAX];
+	unsigned n_san;
+	enum san_type san_type[CERT_MAX_SAN];
+	char san[CERT_MAX_SAN][CERT_NAME_MAX];
+	bool has_eku;	 /* extendedKeyUsage present */
+	bool eku_client; /* ... and it lists clientAuth */
+};
+
+struct policy_outcome {
+	const struct cert_rule *rule;	/* the rule that matched, or NULL for the built-in one */
+	const struct user_entry *user;	/* users entry for the identity, if any */
+	const char *reason;		/* why it was rejected (static string) */
+};
+
+/*
+ * policy_check_cert - apply the certificate rules for an EAP identity. Returns true (accept)
+ * or false with out->reason set: "identity mismatch", "no matching certificate rule",
+ * "missing clientAuth EKU", "user disabled".
+ */
+bool policy_check_cert(const struct conf *c, const struct cert_facts *f, const char *identity,
+		       bool require_eku, struct policy_outcome *out);
+
+/* policy_identity_binds - does identity equal a SAN or the CN (per binding mode)? */
+bool policy_identity_binds(const struct cert_facts *f, const char *identity, int binding);
+
+#endif

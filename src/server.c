@@ -1,0 +1,710 @@
+/*
+ * server.c - receive pipeline, sessions to replies, logging, event loop (see server.h).
+ * RFC 2865, RFC 3579 §3 (EAP over RADIUS), RFC 5080 §2.2 (duplicates), RFC 5997 (Status-Server).
+ */
+#include "server.h"
+
+#include "auth_log.h"
+#include "codec.h"
+#include "conf.h"
+#include "dupcache.h"
+#include "eap.h"
+#include "log.h"
+#include "policy.h"
+#include "session.h"
+#include "tls_ctx.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_BATCH 64
+#define DROP_LOG_BURST 10 /* drop warnings per kind per 10 s outside -X */
+
+enum drop_kind {
+	DROP_UNKNOWN_CLIENT,
+	DROP_BAD_PACKET,
+	DROP_KINDS,
+};
+
+struct server {
+	struct conf *conf; /* current generation (one reference) */
+	char *dir;
+	bool debug;
+	struct session_table *sessions;
+	struct dupcache *dups;
+	struct tls_cache *tls_cache;
+	struct auth_log *auth_log;
+	int fds[16];
+	unsigned n_fds;
+	uint64_t now_ms;
+	/* rate-limited warnings */
+	uint64_t drop_window_ms[DROP_KINDS];
+	unsigned drop_logged[DROP_KINDS];
+	unsigned long drop_suppressed[DROP_KINDS];
+	uint64_t evict_window_ms;
+	unsigned evict_logged;
+	unsigned long evict_suppressed;
+};
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+addr_text(const struct sockaddr *sa, char *out, size_t outlen)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+		port = ntohs(s4->sin_port);
+		snprintf(out, outlen, "%s:%u", ip, port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+		port = ntohs(s6->sin6_port);
+		snprintf(out, outlen, "[%s]:%u", ip, port);
+	} else {
+		snprintf(out, outlen, "?");
+	}
+}
+
+static void
+addr_ip(const struct sockaddr *sa, char *out, size_t outlen)
+{
+	out[0] = '\0';
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out,
+			  (socklen_t)outlen);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
+			  (socklen_t)outlen);
+}
+
+static const char *
+code_name(int code)
+{
+	switch (code) {
+	case CODEC_ACCESS_REQUEST:
+		return "Access-Request";
+	case CODEC_ACCESS_ACCEPT:
+		return "Access-Accept";
+	case CODEC_ACCESS_REJECT:
+		return "Access-Reject";
+	case CODEC_ACCESS_CHALLENGE:
+		return "Access-Challenge";
+	case CODEC_STATUS_SERVER:
+		return "Status-Server";
+	default:
+		return "packet";
+	}
+}
+
+/* Warnings about dropped packets: all of them in -X, else a burst per 10 s and a count. */
+static bool
+drop_should_log(struct server *srv, enum drop_kind k)
+{
+	if (srv->debug)
+		return true;
+	if (srv->now_ms - srv->drop_window_ms[k] >= 10000) {
+		if (srv->drop_suppressed[k])
+			log_warn("... and %lu more such packets dropped in the last 10 s",
+				 srv->drop_suppressed[k]);
+		srv->drop_window_ms[k] = srv->now_ms;
+		srv->drop_logged[k] = 0;
+		srv->drop_suppressed[k] = 0;
+	}
+	if (srv->drop_logged[k] >= DROP_LOG_BURST) {
+		srv->drop_suppressed[k]++;
+		return false;
+	}
+	srv->drop_logged[k]++;
+	return true;
+}
+
+/* ---- authentication log ---- */
+
+static void
+log_session(struct server *srv, struct eap_session *s, const char *result)
+{
+	struct auth_record r = {
+		.client = s->client,
+		.nas = s->nas,
+		.calling_station_id = s->calling_station_id[0] ? s->calling_station_id : NULL,
+		.identity = s->identity,
+		.method = s->method ? s->method->name : NULL,
+		.tls_version = s->tls_version,
+		.resumed = s->resumed,
+		.cert_subject = s->cert ? s->cert->subject : NULL,
+		.cert_issuer = s->cert ? s->cert->issuer : NULL,
+		.cert_serial = s->cert ? s->cert->serial : NULL,
+		.result = result,
+		.reason = s->reason ? s->reason : (strcmp(result, "accept") == 0 ? "ok" : "?"),
+		.rounds = s->rounds,
+		.ms = srv->now_ms - s->created_ms,
+	};
+
+	auth_log_write(srv->auth_log, &r);
+	if (strcmp(result, "accept") == 0)
+		log_info("Login OK: [%s] (from client %s, %s%s%s)", s->identity, s->client,
+			 s->method ? "EAP-" : "", s->method ? s->method->name : "",
+			 s->resumed ? ", resumed" : "");
+	else
+		log_info("Login incorrect: [%s] (from client %s): %s", s->identity, s->client,
+			 r.reason);
+}
+
+static void
+log_no_session(struct server *srv, const struct client *cl, const char *nas,
+	       struct codec_request *req, const char *reason)
+{
+	char identity[254] = "", csid[64] = "";
+	struct auth_record r = {
+		.client = cl->shortname,
+		.nas = nas,
+		.result = "reject",
+		.reason = reason,
+		.rounds = 1,
+	};
+
+	codec_request_string(req, CODEC_ATTR_USER_NAME, identity, sizeof(identity));
+	if (codec_request_string(req, CODEC_ATTR_CALLING_STATION_ID, csid, sizeof(csid)))
+		r.calling_station_id = csid;
+	r.identity = identity;
+	auth_log_write(srv->auth_log, &r);
+	log_info("Login incorrect: [%s] (from client %s): %s", identity, cl->shortname, reason);
+}
+
+static void
+session_dropped(void *arg, struct eap_session *s, const char *why)
+{
+	struct server *srv = arg;
+
+	if (strcmp(why, "evicted") == 0) {
+		s->reason = "evicted: session table full (least recently active dropped)";
+		if (!srv->debug) {
+			if (srv->now_ms - srv->evict_window_ms >= 10000) {
+				if (srv->evict_suppressed)
+					log_warn("%lu half-open conversations evicted in the last "
+						 "10 s (session table full)",
+						 srv->evict_suppressed);
+				srv->evict_window_ms = srv->now_ms;
+				srv->evict_logged = 0;
+				srv->evict_suppressed = 0;
+			}
+			if (srv->evict_logged >= DROP_LOG_BURST) {
+				srv->evict_suppressed++;
+				return;
+			}
+			srv->evict_logged++;
+		}
+	} else {
+		s->reason = "peer stopped answering (session timeout)";
+	}
+	log_session(srv, s, "abandoned");
+}
+
+static void
+trace_session(void *arg, const char *text)
+{
+	struct eap_session *s = arg;
+
+	log_msg(LOG_LVL_DEBUG, "(%02x%02x%02x%02x) %s", s->state[0], s->state[1], s->state[2],
+		s->state[3], text);
+}
+
+static void
+trace_attr(void *arg, const char *text)
+{
+	(void)arg;
+	log_msg(LOG_LVL_DEBUG, "  %s", text);
+}
+
+/* ---- replies ---- */
+
+static int
+send_reply(struct server *srv, int fd, const struct client *cl, struct codec_reply *rep,
+	   const struct sockaddr *to, socklen_t tolen, const uint8_t *vector, uint8_t id)
+{
+	const uint8_t *out;
+	size_t outlen;
+	char err[256];
+
+	if (codec_reply_encode(rep, cl->secret, &out, &outlen, err, sizeof(err)) < 0) {
+		log_error("client %s: %s", cl->shortname, err);
+		return -1;
+	}
+	if (srv->debug) {
+		char a[80];
+
+		addr_text(to, a, sizeof(a));
+		log_msg(LOG_LVL_DEBUG, "Sent %s Id %u to %s length %zu",
+			code_name(codec_reply_code(rep)), id, a, outlen);
+		codec_reply_describe(rep, trace_attr, NULL);
+	}
+	if (sendto(fd, out, outlen, 0, to, tolen) < 0)
+		log_warn("sendto: %s", strerror(errno));
+	dupcache_store(srv->dups, to, id, vector, out, outlen, srv->now_ms,
+		       (uint64_t)srv->conf->limits.dup_cache_time * 1000,
+		       srv->conf->limits.dup_cache_size);
+	return 0;
+}
+
+static struct codec_reply *
+reply_eap(TALLOC_CTX *ctx, struct codec_request *req, int code, const struct eap_buf *eap)
+{
+	struct codec_reply *rep = codec_reply_new(ctx, req, code);
+
+	if (!rep)
+		return NULL;
+	if (eap && eap->len &&
+	    codec_reply_add(rep, CODEC_ATTR_EAP_MESSAGE, 0, eap->data, eap->len) < 0)
+		return NULL;
+	return rep;
+}
+
+static struct codec_reply *
+build_accept(TALLOC_CTX *ctx, struct codec_request *req, struct eap_session *s,
+	     const struct eap_buf *eap)
+{
+	struct codec_reply *rep = reply_eap(ctx, req, CODEC_ACCESS_ACCEPT, eap);
+
+	if (!rep)
+		return NULL;
+	if (s->identity[0])
+		codec_reply_add_string(rep, CODEC_ATTR_USER_NAME, s->identity);
+	if (s->have_keys) {
+		/* RFC 5216 §2.3 / RFC 2548: Recv-Key = MSK[0..31], Send-Key = MSK[32..63]. */
+		if (codec_reply_add_mppe(rep, s->msk, s->msk + 32) < 0)
+			return NULL;
+		/* RFC 4072 §6.2: EAP-Key-Name only when the NAS asked for it. */
+		if (codec_request_has(req, CODEC_ATTR_EAP_KEY_NAME) && s->session_id_len)
+			codec_reply_add(rep, CODEC_ATTR_EAP_KEY_NAME, 0, s->session_id,
+					s->session_id_len);
+	}
+	if (codec_reply_add_pairs(rep, s->reply_rule) < 0 ||
+	    codec_reply_add_pairs(rep, s->reply_user) < 0)
+		return NULL;
+	return rep;
+}
+
+/* ---- Access-Request ---- */
+
+static struct codec_reply *
+handle_access_request(struct server *srv, TALLOC_CTX *ctx, const struct client *cl,
+		      struct codec_request *req, const struct sockaddr *from)
+{
+	size_t eap_len = 0, state_len = 0;
+	const uint8_t *eap = codec_request_attr(req, CODEC_ATTR_EAP_MESSAGE, &eap_len);
+	const uint8_t *state = codec_request_attr(req, CODEC_ATTR_STATE, &state_len);
+	struct eap_session *s;
+	struct eap_buf out = {NULL, 0};
+	enum eap_step step;
+	struct codec_reply *rep;
+	char nas[INET6_ADDRSTRLEN];
+
+	addr_ip(from, nas, sizeof(nas));
+	if (!eap) {
+		log_no_session(srv, cl, nas, req,
+			       "no EAP-Message (kagid authenticates 802.1X/EAP only)");
+		return codec_reply_new(ctx, req, CODEC_ACCESS_REJECT);
+	}
+
+	if (!state) {
+		const struct conf *c = srv->conf;
+		char err[300];
+		int r = tls_server_refresh(c->tls_server, err, sizeof(err));
+
+		if (r > 0)
+			log_info("CRL %s changed: reloaded", c->tls.crl_file);
+		else if (r < 0)
+			log_error("%s", err);
+
+		s = session_create(srv->sessions, cl->name, c->limits.max_sessions,
+				   c->limits.max_sessions_per_client, srv->now_ms);
+		if (!s) {
+			log_error("cannot create a session (out of memory)");
+			return NULL;
+		}
+		s->conf = conf_ref(srv->conf);
+		snprintf(s->client, sizeof(s->client), "%s", cl->shortname);
+		snprintf(s->nas, sizeof(s->nas), "%s", nas);
+		codec_request_string(req, CODEC_ATTR_CALLING_STATION_ID, s->calling_station_id,
+				     sizeof(s->calling_station_id));
+		s->framed_mtu = codec_request_integer(req, CODEC_ATTR_FRAMED_MTU, 0);
+		if (srv->debug) {
+			s->trace = trace_session;
+			s->trace_arg = s;
+		}
+		s->now = time(NULL);
+		session_trace(s, "new conversation from client %s", cl->shortname);
+		step = eap_start(s, ctx, eap, eap_len, &out);
+	} else {
+		s = session_find(srv->sessions, state, state_len);
+		if (s && strcmp(s->client, cl->shortname) != 0)
+			s = NULL; /* a State belongs to the client it was given to */
+		if (!s) {
+			log_no_session(srv, cl, nas, req, "unknown State (expired or never issued)");
+			rep = codec_reply_new(ctx, req, CODEC_ACCESS_REJECT);
+			/* RFC 3579 §2.6.3: a Reject carries EAP-Failure. */
+			if (rep && eap_failure(ctx, eap_len >= 2 ? eap[1] : 0, &out) == 0)
+				codec_reply_add(rep, CODEC_ATTR_EAP_MESSAGE, 0, out.data, out.len);
+			return rep;
+		}
+		session_touch(s, srv->now_ms);
+		s->now = time(NULL);
+		step = eap_continue(s, ctx, eap, eap_len, &out);
+	}
+
+	switch (step) {
+	case EAP_STEP_CONTINUE:
+		rep = reply_eap(ctx, req, CODEC_ACCESS_CHALLENGE, &out);
+		if (rep)
+			codec_reply_add(rep, CODEC_ATTR_STATE, 0, s->state, sizeof(s->state));
+		return rep;
+	case EAP_STEP_SUCCESS:
+		rep = build_accept(ctx, req, s, &out);
+		if (!rep) {
+			session_set_reason(s, "cannot build Access-Accept");
+			break;
+		}
+		if (s->method && s->method->accepted)
+			s->method->accepted(s, s->now);
+		log_session(srv, s, "accept");
+		talloc_free(s);
+		return rep;
+	case EAP_STEP_FAIL:
+	default:
+		break;
+	}
+	if (!out.data)
+		eap_failure(ctx, s->last_id, &out);
+	rep = reply_eap(ctx, req, CODEC_ACCESS_REJECT, &out);
+	log_session(srv, s, "reject");
+	talloc_free(s);
+	return rep;
+}
+
+static void
+handle_datagram(struct server *srv, int fd, const uint8_t *buf, size_t n,
+		const struct sockaddr *from, socklen_t fromlen)
+{
+	const struct client *cl = clients_find(srv->conf, from);
+	enum codec_raw_result raw;
+	size_t plen = 0;
+	const uint8_t *cached;
+	size_t cached_len;
+	TALLOC_CTX *ctx;
+	struct codec_request *req;
+	struct codec_reply *rep = NULL;
+	char err[256], a[80];
+
+	if (!cl) {
+		if (drop_should_log(srv, DROP_UNKNOWN_CLIENT)) {
+			addr_text(from, a, sizeof(a));
+			log_warn("Dropping packet from unknown client %s (add it to clients.conf)",
+				 a);
+		}
+		return;
+	}
+	raw = codec_check_raw(buf, n, cl->secret, &plen);
+	if (raw != CODEC_RAW_OK) {
+		if (drop_should_log(srv, DROP_BAD_PACKET)) {
+			addr_text(from, a, sizeof(a));
+			log_warn("Dropping packet from client %s (%s): %s", cl->shortname, a,
+				 codec_raw_result_str(raw));
+		}
+		return;
+	}
+	if (dupcache_find(srv->dups, from, buf[1], buf + 4, srv->now_ms, &cached, &cached_len)) {
+		if (srv->debug) {
+			addr_text(from, a, sizeof(a));
+			log_msg(LOG_LVL_DEBUG,
+				"Retransmission of Id %u from %s: sending the cached reply", buf[1],
+				a);
+		}
+		if (sendto(fd, cached, cached_len, 0, from, fromlen) < 0)
+			log_warn("sendto: %s", strerror(errno));
+		return;
+	}
+
+	ctx = talloc_new(srv);
+	if (!ctx)
+		return;
+	req = codec_request_decode(ctx, buf, plen, cl->secret, err, sizeof(err));
+	if (!req) {
+		if (drop_should_log(srv, DROP_BAD_PACKET)) {
+			addr_text(from, a, sizeof(a));
+			log_warn("Dropping packet from client %s (%s): %s", cl->shortname, a, err);
+		}
+		goto out;
+	}
+	if (srv->debug) {
+		addr_text(from, a, sizeof(a));
+		log_msg(LOG_LVL_DEBUG, "Received %s Id %u from %s length %zu (client %s)",
+			code_name(codec_request_code(req)), buf[1], a, plen, cl->shortname);
+		codec_request_describe(req, trace_attr, NULL);
+	}
+	if (codec_request_code(req) == CODEC_STATUS_SERVER)
+		rep = codec_reply_new(ctx, req, CODEC_ACCESS_ACCEPT); /* RFC 5997 §3 */
+	else
+		rep = handle_access_request(srv, ctx, cl, req, from);
+	if (rep)
+		send_reply(srv, fd, cl, rep, from, fromlen, buf + 4, buf[1]);
+out:
+	talloc_free(ctx);
+}
+
+/* ---- set-up ---- */
+
+static void
+conf_warn(void *arg, const char *text)
+{
+	(void)arg;
+	log_warn("%s", text);
+}
+
+static int
+server_destructor(struct server *srv)
+{
+	unsigned i;
+
+	for (i = 0; i < srv->n_fds; i++)
+		close(srv->fds[i]);
+	/* Sessions hold configuration references: free them before the generation. */
+	TALLOC_FREE(srv->sessions);
+	conf_unref(srv->conf);
+	return 0;
+}
+
+static int
+open_listener(const struct conf_listen *l, char *err, size_t errlen)
+{
+	int fd = socket(l->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (l->addr.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) < 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", l->text, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+struct server *
+server_new(TALLOC_CTX *ctx, const char *dir, bool debug, char *err, size_t errlen)
+{
+	struct server *srv = talloc_zero(ctx, struct server);
+	unsigned i;
+
+	if (!srv) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	srv->debug = debug;
+	srv->dir = talloc_strdup(srv, dir);
+	srv->conf = conf_load(srv, dir, err, errlen, conf_warn, NULL);
+	if (!srv->conf)
+		goto fail;
+	talloc_set_destructor(srv, server_destructor);
+	srv->sessions = session_table_new(srv, session_dropped, srv);
+	srv->dups = dupcache_new(srv);
+	srv->tls_cache = tls_cache_new(srv, srv->conf->tls.session_cache_size,
+				       srv->conf->tls.session_lifetime);
+	if (!srv->sessions || !srv->dups || !srv->tls_cache) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	tls_server_set_cache(srv->conf->tls_server, srv->tls_cache);
+	srv->auth_log = auth_log_open(srv, srv->conf->auth_log, err, errlen);
+	if (!srv->auth_log)
+		goto fail;
+	for (i = 0; i < srv->conf->n_listen; i++) {
+		int fd = open_listener(&srv->conf->listen[i], err, errlen);
+
+		if (fd < 0)
+			goto fail;
+		srv->fds[srv->n_fds++] = fd;
+		log_info("Listening on %s", srv->conf->listen[i].text);
+	}
+	return srv;
+fail:
+	talloc_free(srv);
+	return NULL;
+}
+
+int
+server_reload(struct server *srv, char *err, size_t errlen)
+{
+	struct conf *c = conf_load(srv, srv->dir, err, errlen, conf_warn, NULL);
+	struct auth_log *al = NULL;
+
+	if (!c)
+		return -1;
+	if (strcmp(c->auth_log, auth_log_path(srv->auth_log)) != 0 || strcmp(c->auth_log, "-")) {
+		al = auth_log_open(srv, c->auth_log, err, errlen);
+		if (!al) {
+			conf_unref(c);
+			return -1;
+		}
+	}
+	if (c->n_listen != srv->conf->n_listen ||
+	    memcmp(c->listen, srv->conf->listen, sizeof(c->listen)) != 0)
+		log_warn("listen addresses changed: they take effect on restart only");
+	tls_server_set_cache(c->tls_server, srv->tls_cache);
+	conf_unref(srv->conf);
+	srv->conf = c;
+	if (al) {
+		talloc_free(srv->auth_log);
+		srv->auth_log = al;
+	}
+	return 0;
+}
+
+static void
+server_tick(struct server *srv)
+{
+	session_expire(srv->sessions, srv->now_ms,
+		       (uint64_t)srv->conf->limits.session_timeout * 1000);
+	dupcache_expire(srv->dups, srv->now_ms);
+	tls_cache_expire(srv->tls_cache, time(NULL));
+}
+
+int
+server_run(struct server *srv)
+{
+	struct pollfd pfd[17];
+	sigset_t mask;
+	int sfd;
+	unsigned i, n;
+	uint64_t last_tick;
+	uint8_t buf[CODEC_MAX_PACKET + 1];
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sfd < 0) {
+		log_error("signalfd: %s", strerror(errno));
+		return -1;
+	}
+	n = srv->n_fds;
+	for (i = 0; i < n; i++) {
+		pfd[i].fd = srv->fds[i];
+		pfd[i].events = POLLIN;
+	}
+	pfd[n].fd = sfd;
+	pfd[n].events = POLLIN;
+	srv->now_ms = last_tick = mono_ms();
+	log_info("Ready to process requests");
+
+	for (;;) {
+		int r = poll(pfd, n + 1, 1000);
+
+		srv->now_ms = mono_ms();
+		if (r < 0 && errno != EINTR) {
+			log_error("poll: %s", strerror(errno));
+			break;
+		}
+		if (r > 0 && (pfd[n].revents & POLLIN)) {
+			struct signalfd_siginfo si;
+			bool stop = false;
+
+			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGHUP) {
+					char err[512];
+
+					log_info("SIGHUP: reloading configuration from %s", srv->dir);
+					if (server_reload(srv, err, sizeof(err)) < 0)
+						log_error("reload refused, still serving the previous "
+							  "configuration: %s",
+							  err);
+					else
+						log_info("configuration reloaded (generation %u)",
+							 srv->conf->generation);
+				} else {
+					stop = true;
+				}
+			}
+			if (stop) {
+				log_info("Exiting normally");
+				break;
+			}
+		}
+		for (i = 0; r > 0 && i < n; i++) {
+			unsigned k;
+
+			if (!(pfd[i].revents & POLLIN))
+				continue;
+			for (k = 0; k < MAX_BATCH; k++) {
+				struct sockaddr_storage from;
+				socklen_t fromlen = sizeof(from);
+				ssize_t got = recvfrom(pfd[i].fd, buf, sizeof(buf), 0,
+						       (struct sockaddr *)&from, &fromlen);
+
+				if (got < 0)
+					break;
+				srv->now_ms = mono_ms();
+				handle_datagram(srv, pfd[i].fd, buf, (size_t)got,
+						(struct sockaddr *)&from, fromlen);
+			}
+		}
+		if (srv->now_ms - last_tick >= 1000) {
+			server_tick(srv);
+			last_tick = srv->now_ms;
+		}
+	}
+	close(sfd);
+	return 0;
+}
+
+int
+conf_check(const char *dir, char *err, size_t errlen)
+{
+	struct conf *c = conf_load(NULL, dir, err, errlen, conf_warn, NULL);
+	unsigned i;
+
+	if (!c)
+		return -1;
+	printf("Configuration in %s is OK\n", c->dir);
+	for (i = 0; i < c->n_listen; i++)
+		printf("  listen %s\n", c->listen[i].text);
+	printf("  %u client(s), %u user(s), %u certificate rule(s)\n", c->n_clients, c->n_users,
+	       c->n_rules);
+	printf("  TLS %s..%s, CRL %s, client EKU %s, resumption %s\n",
+	       c->tls.min_version == TLS1_3_VERSION ? "1.3" : "1.2",
+	       c->tls.max_version == TLS1_3_VERSION ? "1.3" : "1.2",
+	       c->tls.check_crl ? "checked" : "NOT checked",
+	       c->tls.require_client_eku ? "required" : "not required",
+	       c->tls.resumption ? "on" : "off");
+	conf_unref(c);
+	return 0;
+}

@@ -1,0 +1,113 @@
+/*
+ * session.h - EAP conversations in progress, keyed by the RADIUS State attribute.
+ *
+ * State is 16 bytes from the CSPRNG (RAND_bytes). The table is bounded globally and per client;
+ * when either bound is reached the least recently active conversation (of that client, or of
+ * all) is dropped, so a flood of abandoned handshakes cannot lock real users out. Idle
+ * conversations expire. Time is passed in (milliseconds), so expiry is testable without sleeping.
+ */
+#ifndef KAGI_SESSION_H
+#define KAGI_SESSION_H
+
+#include "dlist.h"
+#include "eap.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <talloc.h>
+
+#define SESSION_STATE_LEN 16
+
+struct conf;
+struct codec_pairs;
+struct cert_facts;
+struct session_table;
+struct client_slot;
+
+struct eap_session {
+	uint8_t state[SESSION_STATE_LEN];
+	/* table links */
+	struct session_table *table;
+	struct eap_session *hnext;
+	struct dlist lru;	 /* all sessions, least recently active first */
+	struct dlist client_lru; /* this client's sessions */
+	struct client_slot *slot;
+
+	struct conf *conf; /* the configuration generation this conversation runs on */
+	uint64_t created_ms;
+	uint64_t last_ms;
+	time_t now; /* wall-clock seconds of the packet being processed */
+
+	/* EAP conversation */
+	unsigned rounds;
+	unsigned invalid;
+	uint8_t last_id;
+	struct eap_buf last_request; /* the last EAP Request sent, for stale-id resends */
+	const struct eap_method *method;
+	void *method_data;
+	bool method_started; /* the peer answered the method at least once (no Nak then) */
+	bool naked;
+
+	/* who and where */
+	char identity[254];
+	char client[64];
+	char nas[64];
+	char calling_station_id[64];
+	unsigned framed_mtu;
+
+	/* outcome, for the reply and the log */
+	const char *reason;
+	char reason_buf[200];
+	const char *tls_version;
+	bool resumed;
+	struct cert_facts *cert; /* child; set once the peer certificate is known */
+	const struct codec_pairs *reply_rule;
+	const struct codec_pairs *reply_user;
+	bool have_keys;
+	uint8_t msk[64];
+	uint8_t emsk[64];
+	uint8_t session_id[65];
+	size_t session_id_len;
+
+	void (*trace)(void *arg, const char *text);
+	void *trace_arg;
+};
+
+/* Called when the table drops a session it was not asked to (expired or evicted). */
+typedef void session_drop_fn(void *arg, struct eap_session *s, const char *why);
+
+struct session_table *session_table_new(TALLOC_CTX *ctx, session_drop_fn *drop, void *arg);
+
+/*
+ * session_create - a new session for client (by name), with a fresh random State. When the
+ * table holds max_total sessions, or the client max_per_client, the least recently active is
+ * dropped first (drop callback with "evicted"). The session is a child of the table; free it
+ * with talloc_free. NULL if out of memory or randomness.
+ */
+struct eap_session *session_create(struct session_table *t, const char *client,
+				   unsigned max_total, unsigned max_per_client, uint64_t now_ms);
+
+/* session_find - by State, or NULL. Does not touch it. */
+struct eap_session *session_find(struct session_table *t, const uint8_t *state, size_t len);
+
+/* session_touch - mark activity now (moves it to the back of the LRU orders). */
+void session_touch(struct eap_session *s, uint64_t now_ms);
+
+/*
+ * session_expire - drop sessions idle longer than idle_ms (drop callback with "abandoned").
+ * Returns how many.
+ */
+unsigned session_expire(struct session_table *t, uint64_t now_ms, uint64_t idle_ms);
+
+unsigned session_count(const struct session_table *t);
+unsigned session_client_count(const struct session_table *t, const char *client);
+
+/* session_set_reason - record why the conversation fails (formatted copy). */
+void session_set_reason(struct eap_session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* session_trace - debug trace with the session context (no-op unless tracing). */
+void session_trace(struct eap_session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,538 @@
+/*
+ * tls_conn.c - TLS server connection over memory BIOs, certificate facts and re-checks.
+ * See tls_conn.h.
+ */
+#include "tls_conn.h"
+
+#include "conf.h"
+#include "policy.h"
+#include "tls_ctx.h"
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <string.h>
+
+struct tls_conn {
+	SSL *ssl;
+	BIO *rbio; /* records from the peer (owned by ssl) */
+	BIO *wbio; /* records to the peer (owned by ssl) */
+	struct tls_cache *cache;
+	SSL_SESSION *pending; /* created by this handshake, cached on Accept */
+	int verify_err;	      /* first X509 verify error, 0 if none */
+	int verify_depth;
+	char reason[200];
+	void (*trace)(void *arg, const char *text);
+	void *trace_arg;
+};
+
+static int
+conn_free(struct tls_conn *c)
+{
+	SSL_SESSION_free(c->pending);
+	SSL_free(c->ssl);
+	return 0;
+}
+
+/* X509 verify errors, in the words of the authentication log. */
+static const char *
+verify_reason(int err)
+{
+	switch (err) {
+	case X509_V_ERR_CERT_REVOKED:
+		return "revoked";
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+		return "expired";
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		return "not yet valid";
+	case X509_V_ERR_INVALID_PURPOSE:
+		return "missing clientAuth EKU";
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_CERT_UNTRUSTED:
+	case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+		return "untrusted CA";
+	case X509_V_ERR_UNABLE_TO_GET_CRL:
+		return "no CRL for the issuer";
+	case X509_V_ERR_CRL_HAS_EXPIRED:
+		return "CRL expired";
+	case X509_V_ERR_CRL_NOT_YET_VALID:
+		return "CRL not yet valid";
+	case X509_V_ERR_CRL_SIGNATURE_FAILURE:
+		return "CRL signature invalid";
+	default:
+		return "certificate invalid";
+	}
+}
+
+static int
+verify_cb(int ok, X509_STORE_CTX *xs)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct tls_conn *c = ssl ? SSL_get_app_data(ssl) : NULL;
+	int depth = X509_STORE_CTX_get_error_depth(xs);
+
+	if (!c)
+		return ok;
+	if (!ok && !c->verify_err) {
+		c->verify_err = X509_STORE_CTX_get_error(xs);
+		c->verify_depth = depth;
+	}
+	if (c->trace) {
+		char buf[400], subj[256] = "";
+		X509 *x = X509_STORE_CTX_get_current_cert(xs);
+
+		if (x)
+			X509_NAME_oneline(X509_get_subject_name(x), subj, sizeof(subj));
+		snprintf(buf, sizeof(buf), "TLS: verify depth %d %s: %s", depth, subj,
+			 ok ? "ok"
+			    : X509_verify_cert_error_string(X509_STORE_CTX_get_error(xs)));
+		c->trace(c->trace_arg, buf);
+	}
+	return ok;
+}
+
+static const char *
+handshake_name(unsigned t)
+{
+	switch (t) {
+	case 1:
+		return "ClientHello";
+	case 2:
+		return "ServerHello";
+	case 4:
+		return "NewSessionTicket";
+	case 5:
+		return "EndOfEarlyData";
+	case 8:
+		return "EncryptedExtensions";
+	case 11:
+		return "Certificate";
+	case 12:
+		return "ServerKeyExchange";
+	case 13:
+		return "CertificateRequest";
+	case 14:
+		return "ServerHelloDone";
+	case 15:
+		return "CertificateVerify";
+	case 16:
+		return "ClientKeyExchange";
+	case 20:
+		return "Finished";
+	case 24:
+		return "KeyUpdate";
+	default:
+		return "handshake message";
+	}
+}
+
+static void
+msg_cb(int write_p, int version, int content_type, const void *buf, size_t len, SSL *ssl,
+       void *arg)
+{
+	struct tls_conn *c = SSL_get_app_data(ssl);
+	const uint8_t *p = buf;
+	char line[200];
+	const char *dir = write_p ? "->" : "<-";
+
+	(void)version;
+	(void)arg;
+	if (!c || !c->trace)
+		return;
+	switch (content_type) {
+	case SSL3_RT_HANDSHAKE:
+		if (len < 1)
+			return;
+		snprintf(line, sizeof(line), "TLS: %s %s (%zu bytes)", dir, handshake_name(p[0]),
+			 len);
+		break;
+	case SSL3_RT_ALERT:
+		if (len < 2)
+			return;
+		snprintf(line, sizeof(line), "TLS: %s alert %s: %s", dir,
+			 p[0] == 2 ? "fatal" : "warning", SSL_alert_desc_string_long(p[1]));
+		break;
+	case SSL3_RT_CHANGE_CIPHER_SPEC:
+		snprintf(line, sizeof(line), "TLS: %s ChangeCipherSpec", dir);
+		break;
+	case SSL3_RT_APPLICATION_DATA:
+		snprintf(line, sizeof(line), "TLS: %s application data (%zu bytes)", dir, len);
+		break;
+	default:
+		return;
+	}
+	c->trace(c->trace_arg, line);
+}
+
+struct tls_conn *
+tls_conn_new(TALLOC_CTX *ctx, struct tls_server *srv, char *err, size_t errlen)
+{
+	struct tls_conn *c = talloc_zero(ctx, struct tls_conn);
+
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->ssl = SSL_new(tls_server_ssl_ctx(srv));
+	c->rbio = BIO_new(BIO_s_mem());
+	c->wbio = BIO_new(BIO_s_mem());
+	if (!c->ssl || !c->rbio || !c->wbio) {
+		BIO_free(c->rbio);
+		BIO_free(c->wbio);
+		SSL_free(c->ssl);
+		talloc_free(c);
+		snprintf(err, errlen, "cannot create TLS connection");
+		ERR_clear_error();
+		return NULL;
+	}
+	talloc_set_destructor(c, conn_free);
+	/* An empty read is "no data yet", not EOF. */
+	BIO_set_mem_eof_return(c->rbio, -1);
+	SSL_set_bio(c->ssl, c->rbio, c->wbio);
+	SSL_set_accept_state(c->ssl);
+	SSL_set_app_data(c->ssl, c);
+	SSL_set_verify(c->ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_cb);
+	c->cache = tls_server_cache(srv);
+	return c;
+}
+
+void
+tls_conn_set_trace(struct tls_conn *c, void (*fn)(void *arg, const char *text), void *arg)
+{
+	c->trace = fn;
+	c->trace_arg = arg;
+	if (fn)
+		SSL_set_msg_callback(c->ssl, msg_cb);
+}
+
+int
+tls_conn_push(struct tls_conn *c, const uint8_t *data, size_t len)
+{
+	if (len == 0)
+		return 0;
+	if (len > 0x7fffffff || BIO_write(c->rbio, data, (int)len) != (int)len)
+		return -1;
+	return 0;
+}
+
+static void
+set_fail_reason(struct tls_conn *c)
+{
+	unsigned long e = ERR_peek_error();
+	int r = ERR_GET_REASON(e);
+
+	if (c->verify_err) {
+		snprintf(c->reason, sizeof(c->reason), "%s", verify_reason(c->verify_err));
+		return;
+	}
+	switch (r) {
+	case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
+		snprintf(c->reason, sizeof(c->reason), "no client certificate");
+		return;
+	case SSL_R_NO_SHARED_CIPHER:
+		snprintf(c->reason, sizeof(c->reason), "no shared cipher");
+		return;
+	case SSL_R_UNSUPPORTED_PROTOCOL:
+	case SSL_R_WRONG_VERSION_NUMBER:
+	case SSL_R_VERSION_TOO_LOW:
+		snprintf(c->reason, sizeof(c->reason), "TLS version not allowed");
+		return;
+	default:
+		break;
+	}
+	if (e && ERR_GET_LIB(e) == ERR_LIB_SSL && r >= SSL_AD_REASON_OFFSET) {
+		/* The peer sent an alert: most often it does not trust our server certificate. */
+		snprintf(c->reason, sizeof(c->reason), "peer sent TLS alert: %s",
+			 SSL_alert_desc_string_long(r - SSL_AD_REASON_OFFSET));
+		return;
+	}
+	snprintf(c->reason, sizeof(c->reason), "TLS handshake failed%s%s", e ? ": " : "",
+		 e ? ERR_reason_error_string(e) : "");
+}
+
+enum tls_step
+tls_conn_handshake(struct tls_conn *c)
+{
+	int r, e;
+
+	ERR_clear_error();
+	r = SSL_do_handshake(c->ssl);
+	if (r == 1)
+		return TLS_STEP_DONE;
+	e = SSL_get_error(c->ssl, r);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+		return TLS_STEP_CONTINUE;
+	set_fail_reason(c);
+	ERR_clear_error();
+	return TLS_STEP_FAIL;
+}
+
+size_t
+tls_conn_pending(const struct tls_conn *c)
+{
+	return BIO_ctrl_pending(c->wbio);
+}
+
+size_t
+tls_conn_pull(struct tls_conn *c, TALLOC_CTX *ctx, uint8_t **out)
+{
+	size_t n = BIO_ctrl_pending(c->wbio);
+	int r;
+
+	*out = NULL;
+	if (n == 0)
+		return 0;
+	*out = talloc_array(ctx, uint8_t, n);
+	if (!*out)
+		return 0;
+	r = BIO_read(c->wbio, *out, (int)n);
+	if (r <= 0) {
+		TALLOC_FREE(*out);
+		return 0;
+	}
+	return (size_t)r;
+}
+
+int
+tls_conn_write(struct tls_conn *c, const uint8_t *data, size_t len)
+{
+	int r;
+
+	ERR_clear_error();
+	r = SSL_write(c->ssl, data, (int)len);
+	ERR_clear_error();
+	return r == (int)len ? 0 : -1;
+}
+
+int
+tls_conn_new_ticket(struct tls_conn *c)
+{
+	return SSL_new_session_ticket(c->ssl) == 1 ? 0 : -1;
+}
+
+int
+tls_conn_export(struct tls_conn *c, const char *label, const uint8_t *context, size_t ctxlen,
+		bool use_context, uint8_t *out, size_t outlen)
+{
+	int r = SSL_export_keying_material(c->ssl, out, outlen, label, strlen(label), context,
+					   ctxlen, use_context ? 1 : 0);
+
+	ERR_clear_error();
+	return r == 1 ? 0 : -1;
+}
+
+void
+tls_conn_randoms(const struct tls_conn *c, uint8_t client_random[32], uint8_t server_random[32])
+{
+	SSL_get_client_random(c->ssl, client_random, 32);
+	SSL_get_server_random(c->ssl, server_random, 32);
+}
+
+int
+tls_conn_version(const struct tls_conn *c)
+{
+	return SSL_version(c->ssl);
+}
+
+const char *
+tls_conn_version_str(const struct tls_conn *c)
+{
+	return SSL_get_version(c->ssl);
+}
+
+bool
+tls_conn_resumed(const struct tls_conn *c)
+{
+	return SSL_session_reused(c->ssl) == 1;
+}
+
+const char *
+tls_conn_reason(const struct tls_conn *c)
+{
+	return c->reason[0] ? c->reason : NULL;
+}
+
+/* Copy an ASN1 string as UTF-8; refuse embedded NULs (the "null prefix" trick). */
+static bool
+asn1_copy(const ASN1_STRING *s, char *out, size_t outlen)
+{
+	unsigned char *utf8 = NULL;
+	int n = ASN1_STRING_to_UTF8(&utf8, s);
+	bool ok = false;
+
+	out[0] = '\0';
+	if (n < 0)
+		return false;
+	if ((size_t)n < outlen && memchr(utf8, '\0', (size_t)n) == NULL) {
+		memcpy(out, utf8, (size_t)n);
+		out[n] = '\0';
+		ok = true;
+	}
+	OPENSSL_free(utf8);
+	return ok;
+}
+
+static void
+name_oneline(const X509_NAME *name, char *out, size_t outlen)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	int n;
+
+	out[0] = '\0';
+	if (!b)
+		return;
+	X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+	n = BIO_read(b, out, (int)outlen - 1);
+	out[n > 0 ? n : 0] = '\0';
+	BIO_free(b);
+}
+
+static void
+facts_from_x509(X509 *x, struct cert_facts *f)
+{
+	const X509_NAME *subj = X509_get_subject_name(x);
+	GENERAL_NAMES *sans;
+	int idx, i;
+	BIGNUM *bn;
+
+	memset(f, 0, sizeof(*f));
+	name_oneline(subj, f->subject, sizeof(f->subject));
+	name_oneline(X509_get_issuer_name(x), f->issuer, sizeof(f->issuer));
+	bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	if (bn) {
+		char *hex = BN_bn2hex(bn);
+
+		if (hex)
+			snprintf(f->serial, sizeof(f->serial), "%s", hex);
+		OPENSSL_free(hex);
+		BN_free(bn);
+	}
+	/* The most specific (last) CN. */
+	idx = -1;
+	for (i = X509_NAME_get_index_by_NID(subj, NID_commonName, -1); i >= 0;
+	     i = X509_NAME_get_index_by_NID(subj, NID_commonName, i))
+		idx = i;
+	if (idx >= 0)
+		asn1_copy(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, idx)), f->cn,
+			  sizeof(f->cn));
+
+	sans = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	for (i = 0; sans && i < sk_GENERAL_NAME_num(sans) && f->n_san < CERT_MAX_SAN; i++) {
+		const GENERAL_NAME *gn = sk_GENERAL_NAME_value(sans, i);
+		char *dst = f->san[f->n_san];
+		bool ok = false;
+
+		switch (gn->type) {
+		case GEN_EMAIL:
+			ok = asn1_copy(gn->d.rfc822Name, dst, CERT_NAME_MAX);
+			f->san_type[f->n_san] = SAN_EMAIL;
+			break;
+		case GEN_DNS:
+			ok = asn1_copy(gn->d.dNSName, dst, CERT_NAME_MAX);
+			f->san_type[f->n_san] = SAN_DNS;
+			break;
+		case GEN_URI:
+			ok = asn1_copy(gn->d.uniformResourceIdentifier, dst, CERT_NAME_MAX);
+			f->san_type[f->n_san] = SAN_URI;
+			break;
+		case GEN_OTHERNAME:
+			/* Microsoft UPN, 1.3.6.1.4.1.311.20.2.3, a UTF8String. */
+			if (OBJ_obj2nid(gn->d.otherName->type_id) == NID_ms_upn &&
+			    gn->d.otherName->value->type == V_ASN1_UTF8STRING) {
+				ok = asn1_copy(gn->d.otherName->value->value.utf8string, dst,
+					       CERT_NAME_MAX);
+				f->san_type[f->n_san] = SAN_UPN;
+			}
+			break;
+		default:
+			break;
+		}
+		if (ok)
+			f->n_san++;
+	}
+	GENERAL_NAMES_free(sans);
+
+	if (X509_get_extension_flags(x) & EXFLAG_XKUSAGE) {
+		f->has_eku = true;
+		f->eku_client = (X509_get_extended_key_usage(x) & XKU_SSL_CLIENT) != 0;
+	}
+	ERR_clear_error();
+}
+
+bool
+tls_conn_peer_facts(const struct tls_conn *c, struct cert_facts *f)
+{
+	X509 *x = SSL_get0_peer_certificate(c->ssl);
+
+	if (!x)
+		return false;
+	facts_from_x509(x, f);
+	return true;
+}
+
+bool
+tls_conn_recheck(struct tls_conn *c, struct tls_server *srv, const char **reason)
+{
+	X509 *leaf = SSL_get0_peer_certificate(c->ssl);
+	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(c->ssl);
+	X509_STORE_CTX *xs;
+	bool ok = false;
+
+	if (!leaf) {
+		*reason = "no client certificate";
+		return false;
+	}
+	xs = X509_STORE_CTX_new();
+	if (!xs || X509_STORE_CTX_init(xs, tls_server_store(srv), leaf, chain) != 1) {
+		*reason = "out of memory";
+		goto out;
+	}
+	X509_STORE_CTX_set_purpose(xs, X509_PURPOSE_SSL_CLIENT);
+	if (X509_verify_cert(xs) == 1)
+		ok = true;
+	else
+		*reason = verify_reason(X509_STORE_CTX_get_error(xs));
+out:
+	X509_STORE_CTX_free(xs);
+	ERR_clear_error();
+	return ok;
+}
+
+int
+tls_conn_new_session_cb(SSL *ssl, SSL_SESSION *sess)
+{
+	struct tls_conn *c = SSL_get_app_data(ssl);
+
+	if (!c)
+		return 0;
+	SSL_SESSION_free(c->pending);
+	c->pending = sess; /* we keep the reference OpenSSL gave us */
+	return 1;
+}
+
+void
+tls_conn_commit_session(struct tls_conn *c, time_t now)
+{
+	if (!c->pending || !c->cache)
+		return;
+	tls_cache_put(c->cache, c->pending, now);
+	SSL_SESSION_free(c->pending);
+	c->pending = NULL;
+}
+
+void
+tls_conn_forget_session(struct tls_conn *c)
+{
+	SSL_SESSION *s = SSL_get_session(c->ssl);
+	const unsigned char *id;
+	unsigned len;
+
+	if (!s || !c->cache)
+		return;
+	id = SSL_SESSION_get_id(s, &len);
+	tls_cache_remove(c->cache, id, len);
+}

@@ -1,0 +1,487 @@
+/*
+ * tls_ctx.c - SSL_CTX, client-certificate verify store with CRL reload, resumption cache.
+ * See tls_ctx.h. Nothing here logs: errors come back in err.
+ */
+#include "tls_ctx.h"
+
+#include "conf.h"
+#include "dlist.h"
+#include "tls_conn.h"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define CACHE_BUCKETS 4096
+
+struct cache_entry {
+	struct dlist lru;
+	struct cache_entry *hnext;
+	unsigned char id[SSL_MAX_SSL_SESSION_ID_LENGTH];
+	unsigned idlen;
+	time_t created;
+	SSL_SESSION *sess;
+};
+
+struct tls_cache {
+	struct cache_entry *buckets[CACHE_BUCKETS];
+	struct dlist lru; /* oldest first */
+	unsigned count, max, lifetime;
+};
+
+struct tls_server {
+	SSL_CTX *ctx;
+	X509_STORE *store;
+	const struct conf_tls *cfg;
+	struct tls_cache *cache;
+	struct stat crl_st;
+	bool crl_st_valid;
+	struct stat bad_st; /* last CRL file that failed to load, reported once */
+	bool bad_st_valid;
+};
+
+static int ssl_ex_server = -1;
+
+/* ---- resumption cache ---- */
+
+static unsigned
+cache_hash(const unsigned char *id, unsigned len)
+{
+	unsigned h = 2166136261u, i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ id[i]) * 16777619u;
+	return h % CACHE_BUCKETS;
+}
+
+static struct cache_entry **
+cache_slot(struct tls_cache *c, const unsigned char *id, unsigned len)
+{
+	struct cache_entry **pp = &c->buckets[cache_hash(id, len)];
+
+	for (; *pp; pp = &(*pp)->hnext)
+		if ((*pp)->idlen == len && memcmp((*pp)->id, id, len) == 0)
+			break;
+	return pp;
+}
+
+static int
+cache_entry_free(struct cache_entry *e)
+{
+	SSL_SESSION_free(e->sess);
+	return 0;
+}
+
+static void
+cache_unlink(struct tls_cache *c, struct cache_entry **pp)
+{
+	struct cache_entry *e = *pp;
+
+	*pp = e->hnext;
+	dlist_del(&e->lru);
+	c->count--;
+	talloc_free(e);
+}
+
+static int
+cache_free(struct tls_cache *c)
+{
+	struct dlist *n;
+
+	while ((n = dlist_first(&c->lru)) != NULL) {
+		struct cache_entry *e = dlist_entry(n, struct cache_entry, lru);
+
+		cache_unlink(c, cache_slot(c, e->id, e->idlen));
+	}
+	return 0;
+}
+
+struct tls_cache *
+tls_cache_new(TALLOC_CTX *ctx, unsigned max, unsigned lifetime)
+{
+	struct tls_cache *c = talloc_zero(ctx, struct tls_cache);
+
+	if (!c)
+		return NULL;
+	dlist_init(&c->lru);
+	c->max = max ? max : 1;
+	c->lifetime = lifetime;
+	talloc_set_destructor(c, cache_free);
+	return c;
+}
+
+unsigned
+tls_cache_count(const struct tls_cache *cache)
+{
+	return cache ? cache->count : 0;
+}
+
+void
+tls_cache_remove(struct tls_cache *c, const unsigned char *id, unsigned idlen)
+{
+	struct cache_entry **pp;
+
+	if (!c || idlen > SSL_MAX_SSL_SESSION_ID_LENGTH)
+		return;
+	pp = cache_slot(c, id, idlen);
+	if (*pp)
+		cache_unlink(c, pp);
+}
+
+void
+tls_cache_put(struct tls_cache *c, SSL_SESSION *sess, time_t now)
+{
+	const unsigned char *id;
+	unsigned len;
+	struct cache_entry *e, **pp;
+
+	if (!c)
+		return;
+	id = SSL_SESSION_get_id(sess, &len);
+	if (len == 0 || len > SSL_MAX_SSL_SESSION_ID_LENGTH)
+		return;
+	pp = cache_slot(c, id, len);
+	if (*pp)
+		cache_unlink(c, pp);
+	while (c->count >= c->max) {
+		struct cache_entry *old = dlist_entry(c->lru.next, struct cache_entry, lru);
+
+		cache_unlink(c, cache_slot(c, old->id, old->idlen));
+	}
+	e = talloc_zero(c, struct cache_entry);
+	if (!e)
+		return;
+	memcpy(e->id, id, len);
+	e->idlen = len;
+	e->created = now;
+	SSL_SESSION_up_ref(sess);
+	e->sess = sess;
+	talloc_set_destructor(e, cache_entry_free);
+	pp = cache_slot(c, id, len);
+	e->hnext = *pp;
+	*pp = e;
+	dlist_add_tail(&c->lru, &e->lru);
+	c->count++;
+}
+
+void
+tls_cache_expire(struct tls_cache *c, time_t now)
+{
+	struct dlist *n;
+
+	if (!c)
+		return;
+	while ((n = dlist_first(&c->lru)) != NULL) {
+		struct cache_entry *e = dlist_entry(n, struct cache_entry, lru);
+
+		if (e->created + (time_t)c->lifetime > now)
+			break;
+		cache_unlink(c, cache_slot(c, e->id, e->idlen));
+	}
+}
+
+static SSL_SESSION *
+cache_get_cb(SSL *ssl, const unsigned char *id, int len, int *copy)
+{
+	struct tls_server *srv = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ssl_ex_server);
+	struct cache_entry **pp;
+
+	*copy = 0;
+	if (!srv || !srv->cache || len <= 0 || len > SSL_MAX_SSL_SESSION_ID_LENGTH)
+		return NULL;
+	pp = cache_slot(srv->cache, id, (unsigned)len);
+	if (!*pp)
+		return NULL;
+	if ((*pp)->created + (time_t)srv->cache->lifetime <= time(NULL)) {
+		cache_unlink(srv->cache, pp);
+		return NULL;
+	}
+	/* The caller gets its own reference. */
+	*copy = 1;
+	return (*pp)->sess;
+}
+
+static void
+cache_remove_cb(SSL_CTX *ctx, SSL_SESSION *sess)
+{
+	struct tls_server *srv = SSL_CTX_get_ex_data(ctx, ssl_ex_server);
+	const unsigned char *id;
+	unsigned len;
+
+	if (!srv || !srv->cache)
+		return;
+	id = SSL_SESSION_get_id(sess, &len);
+	tls_cache_remove(srv->cache, id, len);
+}
+
+/* ---- verify store ---- */
+
+static int
+load_crls(X509_STORE *store, const char *file, char *err, size_t errlen)
+{
+	BIO *bio = BIO_new_file(file, "r");
+	X509_CRL *crl;
+	int n = 0;
+
+	if (!bio) {
+		snprintf(err, errlen, "cannot open CRL file %s", file);
+		return -1;
+	}
+	while ((crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL)) != NULL) {
+		X509_STORE_add_crl(store, crl);
+		X509_CRL_free(crl);
+		n++;
+	}
+	BIO_free(bio);
+	ERR_clear_error();
+	if (n == 0) {
+		snprintf(err, errlen, "no CRL found in %s (PEM expected)", file);
+		return -1;
+	}
+	return n;
+}
+
+static X509_STORE *
+store_build(const struct conf_tls *cfg, char *err, size_t errlen)
+{
+	X509_STORE *store = X509_STORE_new();
+	unsigned long flags = 0;
+
+	if (!store) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (X509_STORE_load_file(store, cfg->ca_file) != 1) {
+		snprintf(err, errlen, "cannot load CA certificates from %s: %s", cfg->ca_file,
+			 ERR_reason_error_string(ERR_peek_last_error()));
+		goto fail;
+	}
+	if (cfg->crl_file && load_crls(store, cfg->crl_file, err, errlen) < 0)
+		goto fail;
+	if (cfg->check_crl)
+		flags |= X509_V_FLAG_CRL_CHECK;
+	if (cfg->check_crl && cfg->check_crl_all)
+		flags |= X509_V_FLAG_CRL_CHECK_ALL;
+	X509_STORE_set_flags(store, flags);
+	X509_STORE_set_purpose(store, X509_PURPOSE_SSL_CLIENT);
+	ERR_clear_error();
+	return store;
+fail:
+	ERR_clear_error();
+	X509_STORE_free(store);
+	return NULL;
+}
+
+static bool
+stat_same(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+int
+tls_server_refresh(struct tls_server *srv, char *err, size_t errlen)
+{
+	struct stat st;
+	X509_STORE *store;
+
+	if (!srv->cfg->crl_file)
+		return 0;
+	if (stat(srv->cfg->crl_file, &st) < 0) {
+		if (srv->bad_st_valid && srv->bad_st.st_ino == 0)
+			return 0;
+		memset(&srv->bad_st, 0, sizeof(srv->bad_st));
+		srv->bad_st_valid = true;
+		snprintf(err, errlen, "CRL file %s is gone; still using the last one loaded",
+			 srv->cfg->crl_file);
+		return -1;
+	}
+	if (srv->crl_st_valid && stat_same(&st, &srv->crl_st))
+		return 0;
+	if (srv->bad_st_valid && stat_same(&st, &srv->bad_st))
+		return 0;
+	store = store_build(srv->cfg, err, errlen);
+	if (!store) {
+		srv->bad_st = st;
+		srv->bad_st_valid = true;
+		return -1;
+	}
+	/* New conversations take the new store; ones in flight keep their reference. */
+	X509_STORE_free(srv->store);
+	srv->store = store;
+	SSL_CTX_set1_verify_cert_store(srv->ctx, store);
+	srv->crl_st = st;
+	srv->crl_st_valid = true;
+	srv->bad_st_valid = false;
+	return 1;
+}
+
+/* ---- context ---- */
+
+static int
+server_free(struct tls_server *srv)
+{
+	SSL_CTX_free(srv->ctx);
+	X509_STORE_free(srv->store);
+	return 0;
+}
+
+static int
+key_password_cb(char *buf, int size, int rwflag, void *u)
+{
+	const char *pw = u;
+	size_t len;
+
+	(void)rwflag;
+	if (!pw)
+		return 0;
+	len = strlen(pw);
+	if (len >= (size_t)size)
+		return 0;
+	memcpy(buf, pw, len);
+	return (int)len;
+}
+
+struct tls_server *
+tls_server_new(TALLOC_CTX *ctx, const struct conf_tls *cfg, struct tls_cache *cache, char *err,
+	       size_t errlen)
+{
+	struct tls_server *srv;
+	STACK_OF(X509_NAME) *names;
+	static const unsigned char sid_ctx[] = "kagi-eap";
+	long mode;
+
+	if (ssl_ex_server < 0)
+		ssl_ex_server = SSL_CTX_get_ex_new_index(0, "kagi tls_server", NULL, NULL, NULL);
+
+	srv = talloc_zero(ctx, struct tls_server);
+	if (!srv) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	srv->cfg = cfg;
+	srv->cache = cache;
+	talloc_set_destructor(srv, server_free);
+
+	srv->ctx = SSL_CTX_new(TLS_server_method());
+	if (!srv->ctx) {
+		snprintf(err, errlen, "SSL_CTX_new failed");
+		goto fail;
+	}
+	SSL_CTX_set_ex_data(srv->ctx, ssl_ex_server, srv);
+	if (!SSL_CTX_set_min_proto_version(srv->ctx, cfg->min_version) ||
+	    !SSL_CTX_set_max_proto_version(srv->ctx, cfg->max_version)) {
+		snprintf(err, errlen, "unsupported TLS version range");
+		goto fail;
+	}
+	/*
+	 * No renegotiation, no compression. Tickets off: TLS 1.2 resumes by session ID and TLS 1.3
+	 * by stateful tickets, both through our own cache, so a session becomes resumable only when
+	 * its conversation ends in Accept.
+	 */
+	SSL_CTX_set_options(srv->ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+					       SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
+	SSL_CTX_set_num_tickets(srv->ctx, 0);
+
+	if (cfg->cipher_list && SSL_CTX_set_cipher_list(srv->ctx, cfg->cipher_list) != 1) {
+		snprintf(err, errlen, "bad cipher_list \"%s\"", cfg->cipher_list);
+		goto fail;
+	}
+	if (cfg->tls13_ciphersuites &&
+	    SSL_CTX_set_ciphersuites(srv->ctx, cfg->tls13_ciphersuites) != 1) {
+		snprintf(err, errlen, "bad tls13_ciphersuites \"%s\"", cfg->tls13_ciphersuites);
+		goto fail;
+	}
+	if (cfg->ecdh_curves && SSL_CTX_set1_groups_list(srv->ctx, cfg->ecdh_curves) != 1) {
+		snprintf(err, errlen, "bad ecdh_curves \"%s\"", cfg->ecdh_curves);
+		goto fail;
+	}
+
+	SSL_CTX_set_default_passwd_cb(srv->ctx, key_password_cb);
+	SSL_CTX_set_default_passwd_cb_userdata(srv->ctx, cfg->private_key_password);
+	if (SSL_CTX_use_certificate_chain_file(srv->ctx, cfg->certificate) != 1) {
+		snprintf(err, errlen, "cannot load server certificate %s: %s", cfg->certificate,
+			 ERR_reason_error_string(ERR_peek_last_error()));
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(srv->ctx, cfg->private_key, SSL_FILETYPE_PEM) != 1) {
+		snprintf(err, errlen, "cannot load private key %s: %s", cfg->private_key,
+			 ERR_reason_error_string(ERR_peek_last_error()));
+		goto fail;
+	}
+	if (SSL_CTX_check_private_key(srv->ctx) != 1) {
+		snprintf(err, errlen, "private key %s does not match certificate %s",
+			 cfg->private_key, cfg->certificate);
+		goto fail;
+	}
+	/* The password is not needed after this. */
+	SSL_CTX_set_default_passwd_cb_userdata(srv->ctx, NULL);
+
+	srv->store = store_build(cfg, err, errlen);
+	if (!srv->store)
+		goto fail;
+	SSL_CTX_set1_verify_cert_store(srv->ctx, srv->store);
+	if (cfg->crl_file) {
+		struct stat st;
+
+		if (stat(cfg->crl_file, &st) == 0) {
+			srv->crl_st = st;
+			srv->crl_st_valid = true;
+		}
+	}
+	names = SSL_load_client_CA_file(cfg->ca_file);
+	if (names)
+		SSL_CTX_set_client_CA_list(srv->ctx, names);
+
+	SSL_CTX_set_session_id_context(srv->ctx, sid_ctx, sizeof(sid_ctx) - 1);
+	mode = SSL_SESS_CACHE_OFF;
+	if (cfg->resumption && cache)
+		mode = SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL |
+		       SSL_SESS_CACHE_NO_AUTO_CLEAR;
+	SSL_CTX_set_session_cache_mode(srv->ctx, mode);
+	SSL_CTX_set_timeout(srv->ctx, (long)cfg->session_lifetime);
+	SSL_CTX_sess_set_get_cb(srv->ctx, cache_get_cb);
+	SSL_CTX_sess_set_remove_cb(srv->ctx, cache_remove_cb);
+	SSL_CTX_sess_set_new_cb(srv->ctx, tls_conn_new_session_cb);
+	ERR_clear_error();
+	return srv;
+fail:
+	ERR_clear_error();
+	talloc_free(srv);
+	return NULL;
+}
+
+void
+tls_server_set_cache(struct tls_server *srv, struct tls_cache *cache)
+{
+	srv->cache = cache;
+}
+
+SSL_CTX *
+tls_server_ssl_ctx(const struct tls_server *srv)
+{
+	return srv->ctx;
+}
+
+X509_STORE *
+tls_server_store(const struct tls_server *srv)
+{
+	return srv->store;
+}
+
+const struct conf_tls *
+tls_server_conf(const struct tls_server *srv)
+{
+	return srv->cfg;
+}
+
+struct tls_cache *
+tls_server_cache(const struct tls_server *srv)
+{
+	return srv->cache;
+}

@@ -1,0 +1,472 @@
+#!/usr/bin/env bash
+# tests/integration/test_eaptls.sh: EAP-TLS end to end with eapol_test (wpa_supplicant 2.10).
+#
+# Three kagid instances, one after the other:
+#   ec      server-ec.pem (ECDSA P-256): bob (ECDSA client) with TLS 1.2 and 1.3
+#   frag    fragment_size = 200 in kagi.conf
+#   rsa     server.pem (RSA): alice with TLS 1.2/1.3, resumption, Framed-MTU 300/1400; the
+#           rejects (untrusted CA, revoked, expired, EKU, identity mismatch); CRL re-read at
+#           run time (grace); resumption after revocation (bob, alice: revoked last).
+# Then no secret (shared secret, private keys, MPPE keys) may appear in any kagid output.
+#
+# Not covered here: EAP-TLS without a client certificate (eapol_test refuses to run EAP-TLS
+# without a private key).
+#
+# eapol_test facts this relies on (checked with 2.10):
+#   - TLS 1.3 only with phase1 "tls_disable_tlsv1_3=0"; "tls_disable_tlsv1_3=1" forces 1.2.
+#   - "-r N": N re-authentications in one process; each conversation starts with
+#     "CTRL-EVENT-EAP-STARTED"; the client offers the previous session (TLS 1.2 session ID,
+#     TLS 1.3 ticket) and prints "OpenSSL: Handshake finished - resumed=1" when resumed.
+#   - It ends with "MPPE keys OK: N  mismatch: M" and "SUCCESS" or "FAILURE" (exit 0 / not 0).
+#   - "SSL: Using TLS version TLSvX.Y"; "decapsulated EAP packet (code=1 id=I len=L)" for each
+#     EAP-Request received.
+
+. "$(dirname "$0")/lib.sh"
+
+command -v eapol_test >/dev/null || { echo "not ok eapol_test - eapol_test not installed (Debian: eapoltest)"; exit 1; }
+
+kt_init
+PKI=$KT_DIR/pki
+T=10 # eapol_test timeout (s)
+mkdir -p "$KT_DIR/out" "$KT_DIR/logs"
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+# peer_conf NAME CERT IDENTITY TLS [EXTRA]: write $KT_DIR/NAME.conf; TLS is 12, 13 or any
+peer_conf() {
+	local name=$1 cert=$2 id=$3 tls=$4 extra=${5:-} p1
+	case $tls in
+	12) p1="tls_disable_tlsv1_3=1" ;;
+	13) p1="tls_disable_tlsv1_0=1 tls_disable_tlsv1_1=1 tls_disable_tlsv1_2=1 tls_disable_tlsv1_3=0" ;;
+	*) p1="tls_disable_tlsv1_3=0" ;;
+	esac
+	cat >"$KT_DIR/$name.conf" <<EOF
+network={
+    key_mgmt=WPA-EAP
+    eap=TLS
+    identity="$id"
+    ca_cert="$PKI/ca.pem"
+    client_cert="$PKI/$cert.pem"
+    private_key="$PKI/$cert.key"
+    domain_match="radius.kagi.test"
+    phase1="$p1"
+$extra
+}
+EOF
+}
+
+# run_eap NAME CONF PORT [ARGS...]: run eapol_test, output in $KT_DIR/out/NAME.out; returns its
+# exit status
+run_eap() {
+	local name=$1 conf=$2 port=$3
+	shift 3
+	eapol_test -c "$KT_DIR/$conf.conf" -a 127.0.0.1 -p "$port" -s "$KT_SECRET" -t "$T" "$@" \
+		>"$KT_DIR/out/$name.out" 2>&1
+}
+
+# eap_summary NAME: a few telling lines of an eapol_test output, on one line
+eap_summary() {
+	grep -E "Access-Reject|Access-Accept|CTRL-EVENT-EAP-(FAILURE|SUCCESS)|alert|TLS: |timed out|MPPE keys|^SUCCESS|^FAILURE" \
+		"$KT_DIR/out/$1.out" | grep -v hexdump | tail -n 6 | tr '\n' '|' | cut -c1-400
+}
+
+# json_check LINE KEY=VALUE|KEY~SUBSTRING ...: check line LINE of the auth log. Prints why not.
+json_check() {
+	python3 - "$KT_DIR/auth.log" "$@" <<'PY'
+import json, sys
+path, n = sys.argv[1], int(sys.argv[2])
+lines = open(path, encoding="utf-8", errors="replace").read().splitlines()
+if n < 1 or len(lines) < n:
+    print(f"auth log has {len(lines)} lines, wanted line {n}")
+    sys.exit(1)
+try:
+    o = json.loads(lines[n - 1])
+except ValueError as e:
+    print(f"auth log line {n} is not JSON ({e}): {lines[n-1][:200]}")
+    sys.exit(1)
+if not isinstance(o, dict):
+    print(f"auth log line {n} is not an object")
+    sys.exit(1)
+errs = []
+for k in ("time", "client", "nas", "identity", "method", "result", "reason", "rounds", "ms"):
+    if k not in o:
+        errs.append(f"{k} missing")
+for spec in sys.argv[3:]:
+    if "~" in spec and ("=" not in spec or spec.index("~") < spec.index("=")):
+        k, v = spec.split("~", 1)
+        got = o.get(k)
+        if not isinstance(got, str) or v not in got:
+            errs.append(f"{k}={got!r} (want it to contain {v!r})")
+        continue
+    k, v = spec.split("=", 1)
+    want = {"true": True, "false": False}.get(v, v)
+    got = o.get(k, "<missing>")
+    if got != want:
+        errs.append(f"{k}={got!r} (want {want!r})")
+if errs:
+    print("; ".join(errs) + " | line: " + lines[n - 1][:300])
+    sys.exit(1)
+PY
+}
+
+auth_lines() { wc -l <"$KT_DIR/auth.log"; }
+
+# max_eap_len NAME: the largest EAP-Request kagid sent in that conversation
+max_eap_len() {
+	grep -o 'decapsulated EAP packet (code=1 id=[0-9]* len=[0-9]*)' "$KT_DIR/out/$1.out" |
+		sed 's/.*len=\([0-9]*\))/\1/' | sort -n | tail -n 1
+}
+
+# resumed_flags NAME: one 0/1 per conversation: did "resumed=1" appear in it
+resumed_flags() {
+	awk '/CTRL-EVENT-EAP-STARTED/ { if (n) printf "%d ", r; n++; r = 0 }
+	     /OpenSSL: Handshake finished - resumed=1/ { r = 1 }
+	     END { if (n) printf "%d", r }' "$KT_DIR/out/$1.out"
+}
+
+# expect_accept NAME CONF VERSION IDENTITY NAUTH RESUME [eapol_test ARGS...]
+#   NAUTH conversations (pass -r NAUTH-1 in ARGS), all accepted with MPPE keys; with RESUME=yes
+#   the 2nd and later ones must be resumed. VERSION is TLSv1.2 or TLSv1.3.
+expect_accept() {
+	local name=$1 conf=$2 ver=$3 id=$4 nauth=$5 resume=$6 port=${PORT:-$KT_PORT}
+	shift 6
+	local base rc why i want_res flags
+	base=$(auth_lines)
+	run_eap "$name" "$conf" "$port" "$@"
+	rc=$?
+	local out=$KT_DIR/out/$name.out
+	if [ $rc -ne 0 ] || [ "$(tail -n 1 "$out")" != SUCCESS ]; then
+		kt_fail "$name" "eapol_test exit $rc: $(eap_summary "$name")"
+		kt_wait_auth_lines $((base + nauth)) # let kagid finish before the next case
+		return 1
+	fi
+	if ! grep -qx "MPPE keys OK: $nauth  mismatch: 0" "$out"; then
+		kt_fail "$name" "MPPE keys: $(grep 'MPPE keys' "$out")"
+		return 1
+	fi
+	if [ "$(grep -c "SSL: Using TLS version $ver" "$out")" -lt 1 ] ||
+		grep "SSL: Using TLS version" "$out" | grep -qv "$ver"; then
+		kt_fail "$name" "TLS version: $(grep 'SSL: Using TLS version' "$out" | sort | uniq -c | tr '\n' ' ')"
+		return 1
+	fi
+	flags=$(resumed_flags "$name")
+	want_res=0
+	for i in $(seq 2 "$nauth"); do
+		if [ "$resume" = yes ]; then want_res="$want_res 1"; else want_res="$want_res 0"; fi
+	done
+	if [ "$flags" != "$want_res" ]; then
+		kt_fail "$name" "resumed per conversation (eapol_test): got '$flags', want '$want_res'"
+		return 1
+	fi
+	if ! kt_wait_auth_lines $((base + nauth)); then
+		kt_fail "$name" "auth log: $(($(auth_lines) - base)) new lines, want $nauth"
+		return 1
+	fi
+	for i in $(seq 1 "$nauth"); do
+		local res=false
+		[ "$resume" = yes ] && [ "$i" -gt 1 ] && res=true
+		if ! why=$(json_check $((base + i)) result=accept reason=ok method=TLS client=test \
+			nas=127.0.0.1 tls_version="$ver" identity="$id" resumed=$res \
+			cert_issuer~"CN=Kagi Demo CA" cert_subject~"CN=$id"); then
+			kt_fail "$name" "auth log line $i: $why"
+			return 1
+		fi
+	done
+	sleep 0.1
+	if [ "$(auth_lines)" -ne $((base + nauth)) ]; then
+		kt_fail "$name" "auth log: $(($(auth_lines) - base)) new lines, want $nauth"
+		return 1
+	fi
+	kt_ok "$name"
+}
+
+# expect_reject NAME CONF IDENTITY REASON [eapol_test ARGS...]: eapol_test fails after an
+# Access-Reject, and the auth log says reject with REASON.
+expect_reject() {
+	local name=$1 conf=$2 id=$3 reason=$4 port=${PORT:-$KT_PORT}
+	shift 4
+	local base rc why
+	base=$(auth_lines)
+	run_eap "$name" "$conf" "$port" "$@"
+	rc=$?
+	local out=$KT_DIR/out/$name.out
+	if [ $rc -eq 0 ] || grep -qx SUCCESS "$out"; then
+		kt_fail "$name" "eapol_test succeeded (exit $rc): must be rejected"
+		kt_wait_auth_lines $((base + 1))
+		return 1
+	fi
+	if ! grep -q "code=3 (Access-Reject)" "$out"; then
+		kt_fail "$name" "no Access-Reject received: $(eap_summary "$name")"
+		kt_wait_auth_lines $((base + 1))
+		return 1
+	fi
+	if ! kt_wait_auth_lines $((base + 1)); then
+		kt_fail "$name" "no auth log line"
+		return 1
+	fi
+	if ! why=$(json_check $((base + 1)) result=reject reason="$reason" method=TLS client=test \
+		identity="$id"); then
+		kt_fail "$name" "$why"
+		return 1
+	fi
+	sleep 0.1
+	if [ "$(auth_lines)" -ne $((base + 1)) ]; then
+		kt_fail "$name" "auth log: $(($(auth_lines) - base)) new lines, want 1: $(tail -n +$((base + 2)) "$KT_DIR/auth.log" | head -3 | tr '\n' ' ')"
+		return 1
+	fi
+	kt_ok "$name"
+}
+
+# start_instance [TLS_EXTRA]: config + start kagid
+start_instance() { kt_config "${1:-}"; kt_start; }
+# stop_instance TAG: stop kagid (lib checks exit status and sanitizers), keep its logs
+stop_instance() {
+	kt_stop
+	local f
+	for f in auth.log kagid.log kagid.out; do
+		cp "$KT_DIR/$f" "$KT_DIR/logs/$1.$f" 2>/dev/null
+	done
+}
+
+# A RADIUS UDP relay that runs a command when it sees the Nth EAP-Response/Identity (the start
+# of the Nth conversation of an `eapol_test -r` run), waits, then forwards: this lets a test
+# change things (revoke a certificate) between a first authentication and a resumption.
+cat >"$KT_DIR/hookrelay.py" <<'PY'
+import socket, select, subprocess, sys, time
+upstream, nth, delay, portfile, markfile = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5]
+cmd = sys.argv[6:]
+down = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+down.bind(("127.0.0.1", 0))
+up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+up.connect(("127.0.0.1", upstream))
+with open(portfile + ".tmp", "w") as f:
+    f.write(str(down.getsockname()[1]))
+import os
+os.rename(portfile + ".tmp", portfile)
+
+def is_identity_response(p):
+    if len(p) < 20 or p[0] != 1:
+        return False
+    eap, i = b"", 20
+    while i + 2 <= len(p):
+        t, l = p[i], p[i + 1]
+        if l < 2:
+            break
+        if t == 79:
+            eap += p[i + 2:i + l]
+        i += l
+    return len(eap) >= 5 and eap[0] == 2 and eap[4] == 1
+
+client, seen, fired = None, 0, False
+deadline = time.time() + 60
+while time.time() < deadline:
+    r, _, _ = select.select([down, up], [], [], 0.5)
+    for s in r:
+        if s is down:
+            data, client = down.recvfrom(65535)
+            if is_identity_response(data) and not fired:
+                seen += 1
+                if seen == nth:
+                    fired = True
+                    res = subprocess.run(cmd, capture_output=True, text=True)
+                    with open(markfile, "w") as f:
+                        f.write(f"rc={res.returncode}\n{res.stdout}{res.stderr}")
+                    time.sleep(delay)
+            up.send(data)
+        else:
+            try:
+                data = up.recv(65535)
+            except OSError:
+                continue
+            if client:
+                down.sendto(data, client)
+PY
+
+# expect_revoked_resume NAME CONF CERT IDENTITY VERSION: one eapol_test -r 1 run through the relay;
+# CERT is revoked between the two conversations. The first must be accepted, the second
+# (a resumption attempt) rejected with "revoked".
+expect_revoked_resume() {
+	local name=$1 conf=$2 cert=$3 id=$4 ver=$5
+	local pf=$KT_DIR/$name.port mark=$KT_DIR/$name.hook rpid base rc why i
+	rm -f "$pf" "$mark"
+	python3 "$KT_DIR/hookrelay.py" "$KT_PORT" 2 1.3 "$pf" "$mark" \
+		bash "$KT_TOP/certs/mkpki.sh" --revoke "$PKI" "$cert" &
+	rpid=$!
+	for i in $(seq 1 100); do [ -s "$pf" ] && break; sleep 0.02; done
+	base=$(auth_lines)
+	run_eap "$name" "$conf" "$(cat "$pf")" -r 1
+	rc=$?
+	kill "$rpid" 2>/dev/null
+	wait "$rpid" 2>/dev/null
+	local out=$KT_DIR/out/$name.out
+	if [ ! -s "$mark" ] || ! head -n 1 "$mark" | grep -qx "rc=0"; then
+		kt_fail "$name" "the revocation between the two conversations did not run: $(tr '\n' ' ' <"$mark" 2>/dev/null)"
+		return 1
+	fi
+	kt_wait_auth_lines $((base + 2))
+	if ! why=$(json_check $((base + 1)) result=accept tls_version="$ver" identity="$id" resumed=false); then
+		kt_fail "$name" "first conversation: $why"
+		return 1
+	fi
+	if [ $rc -eq 0 ] || [ "$(grep -c 'code=3 (Access-Reject)' "$out")" -ne 1 ]; then
+		kt_fail "$name" "second conversation not rejected (eapol_test exit $rc, resumed: $(resumed_flags "$name")): $(eap_summary "$name")"
+		return 1
+	fi
+	if ! why=$(json_check $((base + 2)) result=reject reason=revoked identity="$id"); then
+		kt_fail "$name" "second conversation: $why"
+		return 1
+	fi
+	echo "# $name: resumed flags per conversation (eapol_test): $(resumed_flags "$name")"
+	kt_ok "$name"
+}
+
+# ---------------------------------------------------------------------------------------------
+# 1. ECDSA server certificate, ECDSA client (bob)
+
+KT_SERVER=ec start_instance
+peer_conf bob12 bob bob@example.org 12
+peer_conf bob13 bob bob@example.org 13
+expect_accept ec-bob-tls12 bob12 TLSv1.2 bob@example.org 1 no
+# eapol_test prints the SHA-256 of each certificate the server presents
+h=$(openssl x509 -in "$PKI/server-ec.pem" -outform DER | sha256sum | cut -d' ' -f1)
+if grep -q "CTRL-EVENT-EAP-PEER-CERT depth=0 .*hash=$h" "$KT_DIR/out/ec-bob-tls12.out"; then
+	kt_ok ec-server-cert-is-ecdsa
+else
+	kt_fail ec-server-cert-is-ecdsa "server did not present server-ec.pem: $(grep 'PEER-CERT depth=0' "$KT_DIR/out/ec-bob-tls12.out" | head -1)"
+fi
+expect_accept ec-bob-tls13 bob13 TLSv1.3 bob@example.org 1 no
+expect_accept ec-bob-tls13-resume bob13 TLSv1.3 bob@example.org 2 yes -r 1
+stop_instance ec
+
+# ---------------------------------------------------------------------------------------------
+# 2. kagi.conf fragment_size = 200: no EAP-Request bigger than 200 TLS bytes + 10 header bytes
+
+start_instance "    fragment_size = 200"
+peer_conf alice12 alice alice@example.org 12
+peer_conf alice13 alice alice@example.org 13
+for v in 12 13; do
+	if expect_accept frag200-tls$v alice$v TLSv1.$((v - 10)) alice@example.org 1 no; then
+		m=$(max_eap_len frag200-tls$v)
+		if [ -n "$m" ] && [ "$m" -le 210 ]; then
+			kt_ok frag200-tls$v-eap-size
+		else
+			kt_fail frag200-tls$v-eap-size "largest EAP-Request was ${m:-?} bytes, want <= 210"
+		fi
+	fi
+done
+stop_instance frag
+
+# ---------------------------------------------------------------------------------------------
+# 3. RSA server certificate
+
+start_instance
+
+# successes
+expect_accept alice-tls12 alice12 TLSv1.2 alice@example.org 1 no
+if why=$(json_check "$(auth_lines)" calling_station_id=02-00-00-00-00-01); then
+	kt_ok alice-tls12-calling-station-id
+else
+	kt_fail alice-tls12-calling-station-id "$why"
+fi
+expect_accept alice-tls13 alice13 TLSv1.3 alice@example.org 1 no
+expect_accept alice-tls12-resume alice12 TLSv1.2 alice@example.org 3 yes -r 2
+expect_accept alice-tls13-resume alice13 TLSv1.3 alice@example.org 3 yes -r 2
+
+# Framed-MTU: kagid's EAP-Requests must fit in it
+peer_conf alice12-f300 alice alice@example.org 12 "    fragment_size=300"
+peer_conf alice13-f300 alice alice@example.org 13 "    fragment_size=300"
+for v in 12 13; do
+	if expect_accept mtu300-tls$v alice$v-f300 TLSv1.$((v - 10)) alice@example.org 1 no -N 12:d:300; then
+		m=$(max_eap_len mtu300-tls$v)
+		if [ -n "$m" ] && [ "$m" -le 300 ]; then
+			kt_ok mtu300-tls$v-eap-size
+		else
+			kt_fail mtu300-tls$v-eap-size "largest EAP-Request was ${m:-?} bytes with Framed-MTU 300"
+		fi
+	fi
+done
+if expect_accept mtu1400-tls13 alice13 TLSv1.3 alice@example.org 1 no -N 12:d:1400; then
+	m=$(max_eap_len mtu1400-tls13)
+	if [ -n "$m" ] && [ "$m" -gt 300 ] && [ "$m" -le 1400 ]; then
+		kt_ok mtu1400-tls13-eap-size
+	else
+		kt_fail mtu1400-tls13-eap-size "largest EAP-Request was ${m:-?} bytes with Framed-MTU 1400"
+	fi
+fi
+
+# rejects, with both TLS versions
+for v in 12 13; do
+	peer_conf mallory$v mallory mallory@example.org $v
+	peer_conf carol$v carol carol@example.org $v
+	peer_conf dave$v dave dave@example.org $v
+	peer_conf frank$v frank frank@example.org $v
+	peer_conf erin$v erin erin@example.org $v
+	peer_conf alice-as-bob$v alice bob@example.org $v
+	expect_reject reject-untrusted-ca-tls$v mallory$v mallory@example.org "untrusted CA"
+	expect_reject reject-revoked-tls$v carol$v carol@example.org revoked
+	expect_reject reject-expired-tls$v dave$v dave@example.org expired
+	expect_reject reject-eku-serverauth-tls$v frank$v frank@example.org "missing clientAuth EKU"
+	expect_reject reject-no-eku-tls$v erin$v erin@example.org "missing clientAuth EKU"
+	expect_reject reject-identity-mismatch-tls$v alice-as-bob$v bob@example.org "identity mismatch"
+done
+
+# CRL re-read at run time: grace passes, is revoked (no signal to kagid), then fails
+peer_conf grace12 grace grace@example.org 12
+peer_conf grace13 grace grace@example.org 13
+expect_accept grace-before-revoke grace13 TLSv1.3 grace@example.org 1 no
+if bash "$KT_TOP/certs/mkpki.sh" --revoke "$PKI" grace >"$KT_DIR/revoke-grace.log" 2>&1; then
+	sleep 1.2
+	expect_reject grace-after-revoke-tls13 grace13 grace@example.org revoked
+	expect_reject grace-after-revoke-tls12 grace12 grace@example.org revoked
+else
+	kt_fail grace-revoke "mkpki.sh --revoke failed: $(cat "$KT_DIR/revoke-grace.log")"
+fi
+
+# A session made before a revocation must not be resumed after it (bob: TLS 1.2 session ID;
+# alice: TLS 1.3 ticket). These revoke bob and alice, so they come last.
+peer_conf bob12-rsa bob bob@example.org 12
+expect_revoked_resume revoked-resume-tls12 bob12-rsa bob bob@example.org TLSv1.2
+expect_revoked_resume revoked-resume-tls13 alice13 alice alice@example.org TLSv1.3
+
+stop_instance rsa
+
+# ---------------------------------------------------------------------------------------------
+# 4. No secrets in kagid's output: shared secret, private keys (PEM bodies), MPPE keys
+
+if why=$(python3 - "$KT_SECRET" "$PKI" "$KT_DIR/out" "$KT_DIR"/logs/* <<'PY'
+import glob, os, re, sys
+secret, pki, outdir, logs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+text = {p: open(p, encoding="utf-8", errors="replace").read() for p in logs}
+hexonly = {p: re.sub(r"[^0-9a-f]", "", t.lower()) for p, t in text.items()}
+problems = []
+for p, t in text.items():
+    if secret in t:
+        problems.append(f"{os.path.basename(p)}: shared secret")
+# private keys: every base64 body line of every test key
+for k in glob.glob(os.path.join(pki, "*.key")):
+    body = [l.strip() for l in open(k) if l.strip() and not l.startswith("-----")]
+    for p, t in text.items():
+        if any(len(l) >= 32 and l in t for l in body):
+            problems.append(f"{os.path.basename(p)}: private key {os.path.basename(k)}")
+# MPPE keys as eapol_test derived them (plaintext, hex)
+mppe = set()
+for o in glob.glob(os.path.join(outdir, "*.out")):
+    for m in re.finditer(r"MS-MPPE-(?:Send|Recv)-Key \([a-z]+\) - hexdump\(len=\d+\):((?: [0-9a-f]{2})+)", open(o, errors="replace").read()):
+        mppe.add(m.group(1).replace(" ", ""))
+for key in mppe:
+    for p, h in hexonly.items():
+        if key in h:
+            problems.append(f"{os.path.basename(p)}: an MPPE key")
+if not mppe:
+    problems.append("(no MPPE keys found in eapol_test outputs to look for)")
+print("; ".join(sorted(set(problems))))
+sys.exit(1 if problems else 0)
+PY
+); then
+	kt_ok no-secrets-in-logs
+else
+	kt_fail no-secrets-in-logs "$why"
+fi
+
+[ "$KT_FAILS" -eq 0 ]
