@@ -30,6 +30,11 @@ static int
 conn_free(struct tls_conn *c)
 {
 	SSL_SESSION_free(c->pending);
+	/*
+	 * EAP conversations end without close_notify. Without this, SSL_free treats the session
+	 * as broken and removes it from the cache; whether it stays is our decision (Accept).
+	 */
+	SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
 	SSL_free(c->ssl);
 	return 0;
 }

@@ -440,7 +440,7 @@ tls_server_new(TALLOC_CTX *ctx, const struct conf_tls *cfg, struct tls_cache *ca
 
 	SSL_CTX_set_session_id_context(srv->ctx, sid_ctx, sizeof(sid_ctx) - 1);
 	mode = SSL_SESS_CACHE_OFF;
-	if (cfg->resumption && cache)
+	if (cfg->resumption)
 		mode = SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL |
 		       SSL_SESS_CACHE_NO_AUTO_CLEAR;
 	SSL_CTX_set_session_cache_mode(srv->ctx, mode);
