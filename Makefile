@@ -13,7 +13,7 @@ LDLIBS  := -L/usr/lib/freeradius -lfreeradius-radius -Wl,-rpath,/usr/lib/freerad
            -lssl -lcrypto -ltalloc -lconfuse -ljansson
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-DEB_PKGS := build-essential libfreeradius-dev freeradius-common libssl-dev openssl libtalloc-dev \
+DEB_PKGS := build-essential clang libclang-rt-14-dev libfreeradius-dev freeradius-common libssl-dev openssl libtalloc-dev \
             libcmocka-dev libconfuse-dev libjansson-dev eapoltest python3 procps
 
 LIB_SRCS := codec.c conf.c policy.c tls_ctx.c tls_conn.c session.c dupcache.c eap.c \
@@ -23,7 +23,13 @@ LIB_OBJS_ASAN := $(LIB_SRCS:%.c=build/asan/%.o)
 
 UNIT_TESTS := $(patsubst tests/unit/test_%.c,build/tests/unit_%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all run test check deps clean demo asan unit
+FUZZ_SRCS  := codec.c eap.c eap_tls_common.c eap_tls.c session.c conf.c policy.c tls_ctx.c \
+              tls_conn.c auth_log.c log.c
+FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -Isrc/compat -fsanitize=fuzzer,address,undefined
+FUZZERS    := $(patsubst tests/fuzz/fuzz_%.c,build/fuzz/fuzz_%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_TIME  ?= 60
+
+.PHONY: all run test check deps clean demo asan unit fuzz fuzz-smoke
 all: bin/kagid bin/kagi
 
 build/obj/%.o: src/%.c $(wildcard src/*.h) | build/obj
@@ -44,6 +50,19 @@ asan: build/asan/kagid
 build/tests/unit_%: tests/unit/test_%.c $(LIB_OBJS_ASAN) | build/tests
 	$(CC) $(CFLAGS) $(SAN) -Wno-missing-prototypes -o $@ $< $(LIB_OBJS_ASAN) $(LDLIBS) -lcmocka
 unit: $(UNIT_TESTS)
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS:%=src/%) $(wildcard src/*.h)
+	@mkdir -p build/fuzz
+	clang $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRCS:%=src/%) $(LDLIBS)
+
+# make fuzz: each target for FUZZ_TIME seconds on a scratch copy of its seed corpus.
+fuzz: $(FUZZERS)
+	@for f in $(FUZZERS); do n=$${f##*/fuzz_}; mkdir -p build/fuzz/corpus-$$n; \
+		cp -n tests/fuzz/corpus/$$n/* build/fuzz/corpus-$$n/ 2>/dev/null; \
+		$$f -max_total_time=$(FUZZ_TIME) -max_len=4096 build/fuzz/corpus-$$n || exit 1; done
+
+# A short fuzz run in make test (the seeds plus a few seconds of mutation per target).
+fuzz-smoke: $(FUZZERS)
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
@@ -66,7 +85,7 @@ demo: bin/kagi
 run: deps all demo
 	./bin/kagid -d raddb -X
 
-test: deps all asan unit
+test: deps all asan unit fuzz-smoke
 	KAGID=$(CURDIR)/build/asan/kagid bash tests/run
 
 check: deps all asan unit

@@ -159,6 +159,58 @@ decode_fail_str(decode_fail_t r)
 	}
 }
 
+/* Is this attribute salt-encrypted ("encrypt=2") in the dictionary? */
+static bool
+attr_salt_encrypted(unsigned attr, unsigned vendor)
+{
+	const DICT_ATTR *da = dict_attrbyvalue(attr, vendor);
+
+	return da && da->flags.encrypt == FLAG_ENCRYPT_TUNNEL_PASSWORD;
+}
+
+/*
+ * Remove salt-encrypted attributes (Tunnel-Password, MS-MPPE keys, ...) from a request before
+ * decoding. No Access-Request legitimately carries them, and libfreeradius 3.2.1 leaks an
+ * OpenSSL digest context each time rad_tunnel_pwdecode runs (found by tests/fuzz/fuzz_radius).
+ * The Message-Authenticator was verified on the original bytes. Returns the new length.
+ */
+static size_t
+strip_salt_encrypted(uint8_t *buf, size_t len)
+{
+	size_t in = RADIUS_HDR_LEN, out = RADIUS_HDR_LEN;
+
+	while (in + 2 <= len) {
+		size_t alen = buf[in + 1];
+		bool drop = false;
+
+		if (alen < 2 || in + alen > len)
+			break;
+		if (buf[in] == PW_VENDOR_SPECIFIC && alen > 6) {
+			unsigned vendor = ((unsigned)buf[in + 3] << 16) | ((unsigned)buf[in + 4] << 8) |
+					  buf[in + 5];
+			size_t off = in + 6;
+
+			while (off + 2 <= in + alen) {
+				if (attr_salt_encrypted(buf[off], vendor))
+					drop = true;
+				if (buf[off + 1] < 2)
+					break;
+				off += buf[off + 1];
+			}
+		} else if (attr_salt_encrypted(buf[in], 0)) {
+			drop = true;
+		}
+		if (!drop) {
+			memmove(buf + out, buf + in, alen);
+			out += alen;
+		}
+		in += alen;
+	}
+	buf[2] = (uint8_t)(out >> 8);
+	buf[3] = (uint8_t)out;
+	return out;
+}
+
 struct codec_request *
 codec_request_decode(TALLOC_CTX *ctx, const uint8_t *buf, size_t len, const char *secret,
 		     char *err, size_t errlen)
@@ -177,7 +229,7 @@ codec_request_decode(TALLOC_CTX *ctx, const uint8_t *buf, size_t len, const char
 	p->data = talloc_memdup(p, buf, len);
 	if (!p->data)
 		goto nomem;
-	p->data_len = len;
+	p->data_len = strip_salt_encrypted(p->data, len);
 	p->code = buf[0];
 	p->id = buf[1];
 	memcpy(p->vector, buf + 4, AUTH_VECTOR_LEN);

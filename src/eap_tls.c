@@ -239,6 +239,7 @@ tls_process(struct eap_session *s, const uint8_t *data, size_t len, struct eap_b
 	ts = tls_conn_handshake(d->conn);
 	switch (ts) {
 	case TLS_STEP_FAIL:
+		s->tls_version = tls_conn_version_str(d->conn);
 		session_set_reason(s, "%s", tls_conn_reason(d->conn) ? tls_conn_reason(d->conn)
 								      : "TLS handshake failed");
 		if (tls_conn_pending(d->conn)) {

@@ -363,7 +363,7 @@ handle_access_request(struct server *srv, TALLOC_CTX *ctx, const struct client *
 		if (s && strcmp(s->client, cl->shortname) != 0)
 			s = NULL; /* a State belongs to the client it was given to */
 		if (!s) {
-			log_no_session(srv, cl, nas, req, "unknown State (expired or never issued)");
+			log_no_session(srv, cl, nas, req, "unknown State");
 			rep = codec_reply_new(ctx, req, CODEC_ACCESS_REJECT);
 			/* RFC 3579 §2.6.3: a Reject carries EAP-Failure. */
 			if (rep && eap_failure(ctx, eap_len >= 2 ? eap[1] : 0, &out) == 0)

@@ -251,8 +251,16 @@ set_fail_reason(struct tls_conn *c)
 	}
 	if (e && ERR_GET_LIB(e) == ERR_LIB_SSL && r >= SSL_AD_REASON_OFFSET) {
 		/* The peer sent an alert: most often it does not trust our server certificate. */
-		snprintf(c->reason, sizeof(c->reason), "peer sent TLS alert: %s",
-			 SSL_alert_desc_string_long(r - SSL_AD_REASON_OFFSET));
+		int alert = r - SSL_AD_REASON_OFFSET;
+		bool cert_alert = alert == SSL_AD_UNKNOWN_CA || alert == SSL_AD_BAD_CERTIFICATE ||
+				  alert == SSL_AD_CERTIFICATE_UNKNOWN ||
+				  alert == SSL_AD_UNSUPPORTED_CERTIFICATE;
+
+		snprintf(c->reason, sizeof(c->reason), "peer sent TLS alert: %s%s",
+			 SSL_alert_desc_string_long(alert),
+			 cert_alert ? " (the client does not trust the server certificate: check "
+				      "its CA and server name settings)"
+				    : "");
 		return;
 	}
 	snprintf(c->reason, sizeof(c->reason), "TLS handshake failed%s%s", e ? ": " : "",

@@ -104,6 +104,9 @@ kt_start() {
 	done
 	echo "not ok kagid-start - kagid did not become ready"
 	sed 's/^/# /' "$KT_DIR/kagid.log" | tail -30
+	# do not leave a kagid that is alive but never became ready
+	kill -KILL "$KT_PID" 2>/dev/null
+	wait "$KT_PID" 2>/dev/null
 	KT_PID=
 	exit 1
 }
