@@ -102,9 +102,9 @@ tls_frame_receive(TALLOC_CTX *ctx, struct tls_frame *f, const uint8_t *data, siz
 
 	/* Caps: the announced length, and the configured maximum when none was announced. */
 	if ((f->in_total && f->in_len + dlen > f->in_total) || f->in_len + dlen > f->max_msg) {
-		reset_in(f);
 		*reason = f->in_total ? "EAP-TLS length mismatch (more data than announced)"
 				      : "EAP-TLS message too large";
+		reset_in(f);
 		return FRAME_RX_ERROR;
 	}
 	grown = talloc_realloc(ctx, f->in, uint8_t, f->in_len + dlen);
