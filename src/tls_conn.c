@@ -22,6 +22,7 @@ struct tls_conn {
 	int verify_err;	      /* first X509 verify error, 0 if none */
 	int verify_depth;
 	char reason[200];
+	char *note; /* child: attached to the session on commit */
 	void (*trace)(void *arg, const char *text);
 	void *trace_arg;
 };
@@ -173,8 +174,22 @@ msg_cb(int write_p, int version, int content_type, const void *buf, size_t len, 
 	c->trace(c->trace_arg, line);
 }
 
+static int sess_note_idx = -1;
+
+static void
+note_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	OPENSSL_free(ptr);
+}
+
 struct tls_conn *
-tls_conn_new(TALLOC_CTX *ctx, struct tls_server *srv, char *err, size_t errlen)
+tls_conn_new(TALLOC_CTX *ctx, struct tls_server *srv, bool want_client_cert, char *err,
+	     size_t errlen)
 {
 	struct tls_conn *c = talloc_zero(ctx, struct tls_conn);
 
@@ -200,7 +215,14 @@ tls_conn_new(TALLOC_CTX *ctx, struct tls_server *srv, char *err, size_t errlen)
 	SSL_set_bio(c->ssl, c->rbio, c->wbio);
 	SSL_set_accept_state(c->ssl);
 	SSL_set_app_data(c->ssl, c);
-	SSL_set_verify(c->ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_cb);
+	/* PEAP and TTLS authenticate the user inside the tunnel: no certificate request. */
+	if (want_client_cert)
+		SSL_set_verify(c->ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+			       verify_cb);
+	else
+		SSL_set_verify(c->ssl, SSL_VERIFY_NONE, NULL);
+	if (sess_note_idx < 0)
+		sess_note_idx = SSL_SESSION_get_ex_new_index(0, "kagi note", NULL, NULL, note_free);
 	c->cache = tls_server_cache(srv);
 	return c;
 }
@@ -319,6 +341,40 @@ tls_conn_write(struct tls_conn *c, const uint8_t *data, size_t len)
 	r = SSL_write(c->ssl, data, (int)len);
 	ERR_clear_error();
 	return r == (int)len ? 0 : -1;
+}
+
+int
+tls_conn_read(struct tls_conn *c, uint8_t *buf, size_t cap)
+{
+	int r, e;
+
+	ERR_clear_error();
+	r = SSL_read(c->ssl, buf, (int)(cap > 0x7fffffff ? 0x7fffffff : cap));
+	if (r > 0)
+		return r;
+	e = SSL_get_error(c->ssl, r);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+		return 0;
+	set_fail_reason(c);
+	ERR_clear_error();
+	return -1;
+}
+
+void
+tls_conn_set_note(struct tls_conn *c, const char *note)
+{
+	talloc_free(c->note);
+	c->note = note ? talloc_strdup(c, note) : NULL;
+}
+
+const char *
+tls_conn_session_note(const struct tls_conn *c)
+{
+	SSL_SESSION *s = SSL_get_session(c->ssl);
+
+	if (!s || sess_note_idx < 0 || !tls_conn_resumed(c))
+		return NULL;
+	return SSL_SESSION_get_ex_data(s, sess_note_idx);
 }
 
 int
@@ -532,6 +588,14 @@ tls_conn_commit_session(struct tls_conn *c, time_t now)
 {
 	if (!c->pending || !c->cache)
 		return;
+	if (c->note && sess_note_idx >= 0) {
+		char *copy = OPENSSL_strdup(c->note);
+
+		if (!copy || !SSL_SESSION_set_ex_data(c->pending, sess_note_idx, copy)) {
+			OPENSSL_free(copy);
+			return; /* without its note the session must not be resumable */
+		}
+	}
 	tls_cache_put(c->cache, c->pending, now);
 	SSL_SESSION_free(c->pending);
 	c->pending = NULL;

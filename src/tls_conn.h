@@ -28,8 +28,8 @@ struct tls_conn;
  * now: a CRL loaded later applies to the next conversation). Child of ctx; the SSL object is
  * freed with it. NULL with err set on failure.
  */
-struct tls_conn *tls_conn_new(TALLOC_CTX *ctx, struct tls_server *srv, char *err,
-			      size_t errlen);
+struct tls_conn *tls_conn_new(TALLOC_CTX *ctx, struct tls_server *srv, bool want_client_cert,
+			      char *err, size_t errlen);
 
 /* Trace each TLS handshake message and verify step (for -X); fn(arg, text). */
 void tls_conn_set_trace(struct tls_conn *c, void (*fn)(void *arg, const char *text), void *arg);
@@ -50,6 +50,12 @@ size_t tls_conn_pull(struct tls_conn *c, TALLOC_CTX *ctx, uint8_t **out);
 
 /* tls_conn_write - send application data (e.g. the TLS 1.3 commitment message). 0 or -1. */
 int tls_conn_write(struct tls_conn *c, const uint8_t *data, size_t len);
+
+/*
+ * tls_conn_read - decrypt application data the peer sent (after the handshake). Returns the
+ * number of bytes (0 if none is available) or -1 on a TLS error (alert, bad record).
+ */
+int tls_conn_read(struct tls_conn *c, uint8_t *buf, size_t cap);
 
 /* tls_conn_new_ticket - TLS 1.3: issue a (stateful) session ticket with the next write. */
 int tls_conn_new_ticket(struct tls_conn *c);
@@ -87,6 +93,14 @@ bool tls_conn_recheck(struct tls_conn *c, struct tls_server *srv, const char **r
  */
 void tls_conn_commit_session(struct tls_conn *c, time_t now);
 void tls_conn_forget_session(struct tls_conn *c);
+
+/*
+ * A short note kept with the resumable session (e.g. the inner identity that authenticated in
+ * a PEAP/TTLS tunnel). tls_conn_set_note: remember it for tls_conn_commit_session.
+ * tls_conn_session_note: the note of the session this connection resumed, or NULL.
+ */
+void tls_conn_set_note(struct tls_conn *c, const char *note);
+const char *tls_conn_session_note(const struct tls_conn *c);
 
 /* OpenSSL new-session callback, installed by tls_ctx.c. */
 int tls_conn_new_session_cb(SSL *ssl, SSL_SESSION *sess);
