@@ -263,8 +263,12 @@ set_fail_reason(struct tls_conn *c)
 	case SSL_R_NO_SHARED_CIPHER:
 		snprintf(c->reason, sizeof(c->reason), "no shared cipher");
 		return;
-	case SSL_R_UNSUPPORTED_PROTOCOL:
 	case SSL_R_WRONG_VERSION_NUMBER:
+	case SSL_R_PACKET_LENGTH_TOO_LONG:
+	case SSL_R_HTTP_REQUEST:
+		snprintf(c->reason, sizeof(c->reason), "not a TLS record (garbage from the peer)");
+		return;
+	case SSL_R_UNSUPPORTED_PROTOCOL:
 	case SSL_R_VERSION_TOO_LOW:
 		snprintf(c->reason, sizeof(c->reason), "TLS version not allowed");
 		return;

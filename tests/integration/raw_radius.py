@@ -878,9 +878,24 @@ def c_retx_identity(t):
         raise Fail("after the retransmission, a fragment got %s" % r.summary())
 
 
+@case("id-reuse-new-authenticator")
+def c_id_reuse(t):
+    """RFC 5080 s2.2.2: same id from the same port with another authenticator is a new request."""
+    c = Conv(t)
+    raw, rid, auth = c.build(eap_identity(c), state=None)
+    r1 = c.send_raw(raw, rid, auth)
+    expect_start(r1)
+    d = Conv(t, sock=c.sock)
+    raw2, _, auth2 = d.build(eap_identity(d), state=None, rid=rid)
+    r2 = d.send_raw(raw2, rid, auth2)
+    expect_start(r2)
+    if r2.state == r1.state:
+        raise Fail("a new request reusing id %d got the State of the previous one" % rid)
+
+
 @case("retransmit-midway")
 def c_retx_mid(t):
-    c = Conv(t)
+    c = Conv(t, identity=cert_identity(t, "alice"))
     c.start()
     peer = TlsPeer(t.pki)
     hello = peer.step(b"")
@@ -917,7 +932,7 @@ def c_retx_mid(t):
 
 @case("forged-inflight")
 def c_forged(t):
-    c = Conv(t)
+    c = Conv(t, identity=cert_identity(t, "alice"))
     c.start()
     peer = TlsPeer(t.pki)
     hello = peer.step(b"")
@@ -1160,8 +1175,9 @@ def invalid_until_reject(t, c, make, what):
         if r is not None and r.code == ACCESS_REJECT:
             expect_reject_failure(r)
             e = t.log_reject(c)
-            t.note("%s (%s): Reject after %d invalid packets, reason %r"
-                   % (c.csid, what, i + 1, e.get("reason")))
+            t.note("%s (%s): Reject after %d invalid packets (replies: %s), reason %r"
+                   % (c.csid, what, i + 1, ", ".join(x.split(" ")[0] for x in replies),
+                      e.get("reason")))
             if i + 1 > MAX_INVALID + 1:
                 raise Fail("Reject only after %d invalid packets" % (i + 1))
             return
@@ -1309,14 +1325,16 @@ def c_flood(t):
                or c.last_reply.code != ACCESS_CHALLENGE]
     if nostart:
         raise Fail("%d flood conversations got no Start, e.g. %s" % (len(nostart), nostart[0]))
-    # The table holds at most 400 sessions of this client: 3200 sessions without eviction would
-    # need far more than this. ASan keeps freed memory in quarantine (256 MB by default) unless
-    # the wrapper lowers quarantine_size_mb, hence the larger bound there.
-    bound = 40 * 1024 if not asan else 120 * 1024
+    # The table holds at most 400 sessions of this client. Measured on kagid (glibc malloc):
+    # growth about 6 MB with eviction, 38 MB (and 17 MB in the second half) when the limits are
+    # raised so that all 3200 sessions stay. Under ASan (the wrapper sets quarantine_size_mb=16):
+    # 47 MB with eviction, 84 MB (27 MB in the second half) without. Bounds in between, generous
+    # for the evicting server, failing for one that keeps every conversation.
+    bound = 24 * 1024 if not asan else 64 * 1024
     if grow > bound:
         raise Fail("RSS grew by %d kB during the flood (bound %d kB)" % (grow, bound))
     steady = rss3 - rss2
-    sbound = 8 * 1024 if not asan else 60 * 1024
+    sbound = 8 * 1024 if not asan else 16 * 1024
     if steady > sbound:
         raise Fail("RSS grew by %d kB during the second 1500 half-open conversations, with the"
                    " table already full (bound %d kB)" % (steady, sbound))
