@@ -5,6 +5,7 @@
 
 #include "codec.h"
 #include "eap.h"
+#include "mschap.h"
 #include "tls_ctx.h"
 
 #include <arpa/inet.h>
@@ -65,7 +66,10 @@ static cfg_opt_t tls_opts[] = {
 };
 
 static cfg_opt_t eap_opts[] = {
-	CFG_STR_LIST("methods", "{tls}", CFGF_NONE),
+	CFG_STR_LIST("methods", "{tls, peap, ttls}", CFGF_NONE),
+	CFG_STR_LIST("inner_methods", "{mschapv2, gtc}", CFGF_NONE),
+	CFG_STR_LIST("ttls_inner", "{pap, mschapv2, eap}", CFGF_NONE),
+	CFG_BOOL("peap_require_crypto_binding", cfg_false, CFGF_NONE),
 	CFG_END(),
 };
 
@@ -108,6 +112,9 @@ static cfg_opt_t clients_opts[] = {
 };
 
 static cfg_opt_t user_opts[] = {
+	CFG_STR("password", NULL, CFGF_NODEFAULT),
+	CFG_STR("nt_hash", NULL, CFGF_NODEFAULT),
+	CFG_STR_LIST("groups", NULL, CFGF_NODEFAULT),
 	CFG_STR("reply", NULL, CFGF_NODEFAULT),
 	CFG_BOOL("disabled", cfg_false, CFGF_NONE),
 	CFG_END(),
@@ -138,6 +145,11 @@ conf_destructor(struct conf *c)
 			OPENSSL_cleanse(c->clients[i].secret, strlen(c->clients[i].secret));
 	if (c->tls.private_key_password)
 		OPENSSL_cleanse(c->tls.private_key_password, strlen(c->tls.private_key_password));
+	for (i = 0; i < c->n_users; i++) {
+		if (c->users[i].password)
+			OPENSSL_cleanse(c->users[i].password, strlen(c->users[i].password));
+		OPENSSL_cleanse(c->users[i].nt_hash, sizeof(c->users[i].nt_hash));
+	}
 	return 0;
 }
 
@@ -320,17 +332,6 @@ users_find(const struct conf *c, const char *name)
 	return bsearch(&key, c->users, c->n_users, sizeof(*c->users), user_cmp);
 }
 
-bool
-conf_method_enabled(const struct conf *c, uint8_t t)
-{
-	unsigned i;
-
-	for (i = 0; i < c->n_methods; i++)
-		if (c->methods[i] == t)
-			return true;
-	return false;
-}
-
 static int
 get_uint(cfg_t *sec, const char *name, long min, long max, unsigned *out, const char *where,
 	 char *err, size_t errlen)
@@ -343,6 +344,36 @@ get_uint(cfg_t *sec, const char *name, long min, long max, unsigned *out, const 
 		return -1;
 	}
 	*out = (unsigned)v;
+	return 0;
+}
+
+/* An EAP method list: outer methods must be tunnel-capable or TLS, inner ones not. */
+static int
+parse_methods(cfg_t *sec, const char *opt, uint8_t *out, unsigned *n_out, bool outer, char *err,
+	      size_t errlen)
+{
+	unsigned i, n = cfg_size(sec, opt);
+
+	*n_out = 0;
+	if (n == 0 || n > CONF_MAX_METHODS) {
+		snprintf(err, errlen, "kagi.conf: eap %s: list 1 to %d methods", opt,
+			 CONF_MAX_METHODS);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		const char *name = cfg_getnstr(sec, opt, i);
+		const struct eap_method *m = eap_method_by_name(name);
+		bool tunnel = m && (m->type == EAP_TYPE_TLS || m->type == EAP_TYPE_PEAP ||
+				    m->type == EAP_TYPE_TTLS);
+
+		if (!m || tunnel != outer) {
+			snprintf(err, errlen, "kagi.conf: eap %s: \"%s\" is not supported there "
+					      "(methods: tls, peap, ttls; inner_methods: mschapv2, gtc)",
+				 opt, name);
+			return -1;
+		}
+		out[(*n_out)++] = m->type;
+	}
 	return 0;
 }
 
@@ -454,22 +485,27 @@ badip:
 		goto out;
 
 	sec = cfg_getsec(cfg, "eap");
-	n = cfg_size(sec, "methods");
-	if (n == 0 || n > CONF_MAX_METHODS) {
-		snprintf(err, errlen, "kagi.conf: eap methods: list 1 to %d methods",
-			 CONF_MAX_METHODS);
+	if (parse_methods(sec, "methods", c->methods, &c->n_methods, true, err, errlen) < 0 ||
+	    parse_methods(sec, "inner_methods", c->inner_methods, &c->n_inner_methods, false, err,
+			  errlen) < 0)
 		goto out;
-	}
+	n = cfg_size(sec, "ttls_inner");
 	for (i = 0; i < n; i++) {
-		const char *name = cfg_getnstr(sec, "methods", i);
-		const struct eap_method *m = eap_method_by_name(name);
+		const char *name = cfg_getnstr(sec, "ttls_inner", i);
 
-		if (!m) {
-			snprintf(err, errlen, "kagi.conf: eap method \"%s\" is not supported", name);
+		if (strcasecmp(name, "pap") == 0)
+			c->ttls_pap = true;
+		else if (strcasecmp(name, "mschapv2") == 0)
+			c->ttls_mschapv2 = true;
+		else if (strcasecmp(name, "eap") == 0)
+			c->ttls_eap = true;
+		else {
+			snprintf(err, errlen,
+				 "kagi.conf: eap ttls_inner \"%s\": use pap, mschapv2 or eap", name);
 			goto out;
 		}
-		c->methods[c->n_methods++] = m->type;
 	}
+	c->peap_require_crypto_binding = cfg_getbool(sec, "peap_require_crypto_binding");
 
 	sec = cfg_getsec(cfg, "limits");
 	if (get_uint(sec, "max_sessions", 1, 10000000, &c->limits.max_sessions, where, err,
@@ -567,6 +603,67 @@ out:
 }
 
 static int
+hex_decode(const char *hex, uint8_t *out, size_t outlen)
+{
+	size_t i;
+
+	if (strlen(hex) != 2 * outlen)
+		return -1;
+	for (i = 0; i < outlen; i++) {
+		unsigned v;
+
+		if (!isxdigit((unsigned char)hex[2 * i]) || !isxdigit((unsigned char)hex[2 * i + 1]) ||
+		    sscanf(hex + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = (uint8_t)v;
+	}
+	return 0;
+}
+
+/* password / nt_hash of a user; both wiped from libconfuse's copy afterwards by the caller. */
+static int
+load_user_secret(struct conf *c, cfg_t *sec, struct user_entry *u, char *err, size_t errlen)
+{
+	const char *pw = cfg_getstr(sec, "password");
+	const char *nt = cfg_getstr(sec, "nt_hash");
+
+	if (pw && nt) {
+		snprintf(err, errlen, "users: user %s: give password or nt_hash, not both",
+			 u->name);
+		return -1;
+	}
+	if (pw) {
+		u->password = talloc_strdup(c, pw);
+		if (mschap_nt_hash(pw, u->nt_hash) == 0)
+			u->has_nt_hash = true;
+	} else if (nt) {
+		if (hex_decode(nt, u->nt_hash, sizeof(u->nt_hash)) < 0) {
+			snprintf(err, errlen, "users: user %s: nt_hash must be 32 hex digits",
+				 u->name);
+			return -1;
+		}
+		u->has_nt_hash = true;
+	}
+	return 0;
+}
+
+static void
+wipe_user_secrets(cfg_t *cfg)
+{
+	unsigned i;
+
+	for (i = 0; i < cfg_size(cfg, "user"); i++) {
+		cfg_t *sec = cfg_getnsec(cfg, "user", i);
+		char *v;
+
+		if ((v = cfg_getstr(sec, "password")) != NULL)
+			OPENSSL_cleanse(v, strlen(v));
+		if ((v = cfg_getstr(sec, "nt_hash")) != NULL)
+			OPENSSL_cleanse(v, strlen(v));
+	}
+}
+
+static int
 load_users(struct conf *c, char *err, size_t errlen)
 {
 	cfg_t *cfg = parse_file(c->dir, "users", users_opts, false, err, errlen);
@@ -578,6 +675,7 @@ load_users(struct conf *c, char *err, size_t errlen)
 		return -1;
 	n = cfg_size(cfg, "user");
 	c->users = talloc_zero_array(c, struct user_entry, n ? n : 1);
+	c->n_users = n; /* zeroed entries: the destructor can wipe a partial load */
 	for (i = 0; i < n; i++) {
 		cfg_t *sec = cfg_getnsec(cfg, "user", i);
 		struct user_entry *u = &c->users[i];
@@ -591,13 +689,22 @@ load_users(struct conf *c, char *err, size_t errlen)
 			}
 		}
 		u->disabled = cfg_getbool(sec, "disabled");
+		if (load_user_secret(c, sec, u, err, errlen) < 0)
+			goto out;
+		u->n_groups = cfg_size(sec, "groups");
+		if (u->n_groups) {
+			unsigned g;
+
+			u->groups = talloc_array(c, char *, u->n_groups);
+			for (g = 0; g < u->n_groups; g++)
+				u->groups[g] = talloc_strdup(c, cfg_getnstr(sec, "groups", g));
+		}
 		u->reply = codec_pairs_parse(c, cfg_getstr(sec, "reply"), perr, sizeof(perr));
 		if (!u->reply) {
 			snprintf(err, errlen, "users: user %s: %s", u->name, perr);
 			goto out;
 		}
 	}
-	c->n_users = n;
 	qsort(c->users, n, sizeof(*c->users), user_cmp);
 
 	n = cfg_size(cfg, "certificate");
@@ -645,6 +752,7 @@ load_users(struct conf *c, char *err, size_t errlen)
 	c->n_rules = n;
 	ret = 0;
 out:
+	wipe_user_secrets(cfg);
 	cfg_free(cfg);
 	return ret;
 }

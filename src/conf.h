@@ -60,6 +60,11 @@ struct cert_rule {
 struct user_entry {
 	char *name;
 	bool disabled;
+	char *password;	 /* cleartext, or NULL */
+	bool has_nt_hash; /* nt_hash given (or derived from password) */
+	uint8_t nt_hash[16];
+	char **groups;
+	unsigned n_groups;
 	struct codec_pairs *reply;
 };
 
@@ -107,6 +112,10 @@ struct conf {
 
 	uint8_t methods[CONF_MAX_METHODS]; /* EAP types in order of preference */
 	unsigned n_methods;
+	uint8_t inner_methods[CONF_MAX_METHODS]; /* inside PEAP and TTLS-EAP */
+	unsigned n_inner_methods;
+	bool ttls_pap, ttls_mschapv2, ttls_eap; /* TTLS inner forms allowed */
+	bool peap_require_crypto_binding;
 
 	struct conf_limits limits;
 	char *auth_log;
@@ -138,7 +147,5 @@ const struct client *clients_find(const struct conf *c, const struct sockaddr *a
 /* users_find - case-insensitive lookup, or NULL. */
 const struct user_entry *users_find(const struct conf *c, const char *name);
 
-/* conf_method_enabled - is EAP type t enabled? */
-bool conf_method_enabled(const struct conf *c, uint8_t t);
 
 #endif

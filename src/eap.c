@@ -11,11 +11,15 @@
 #include <string.h>
 #include <strings.h>
 
+#include "eap_gtc.h"
+#include "eap_mschapv2.h"
 #include "eap_tls.h"
 
 /* The method registry: adding a method is one line here. */
 static const struct eap_method *const eap_methods[] = {
 	&eap_method_tls,
+	&eap_method_mschapv2,
+	&eap_method_gtc,
 };
 
 const struct eap_method *
@@ -199,12 +203,23 @@ eap_start(struct eap_session *s, TALLOC_CTX *ctx, const uint8_t *eap, size_t len
 	s->identity[idlen] = '\0';
 	session_trace(s, "EAP: <- Response/Identity id %u \"%s\"", eap[1], s->identity);
 
-	m = eap_method_find(s->conf->methods[0]);
+	m = s->n_methods ? eap_method_find(s->methods[0]) : NULL;
 	if (!m) {
 		session_set_reason(s, "no EAP method enabled");
 		return fail(s, ctx, eap[1], out);
 	}
 	return method_begin(s, ctx, m, (uint8_t)(eap[1] + 1), out);
+}
+
+static bool
+method_allowed(const struct eap_session *s, uint8_t type)
+{
+	unsigned i;
+
+	for (i = 0; i < s->n_methods; i++)
+		if (s->methods[i] == type)
+			return true;
+	return false;
 }
 
 static enum eap_step
@@ -227,7 +242,7 @@ handle_nak(struct eap_session *s, TALLOC_CTX *ctx, const uint8_t *eap, size_t l,
 		if (w < sizeof(wanted) - 16)
 			w += (size_t)snprintf(wanted + w, sizeof(wanted) - w, "%s%s",
 					      w ? "," : "", eap_type_name(eap[i]));
-		if (eap[i] == s->method->type || !conf_method_enabled(s->conf, eap[i]))
+		if (eap[i] == s->method->type || !method_allowed(s, eap[i]))
 			continue;
 		m = eap_method_find(eap[i]);
 		if (m) {

@@ -3,6 +3,7 @@
  */
 #include "codec.h"
 #include "log.h"
+#include "mschap.h"
 #include "server.h"
 
 #include <getopt.h>
@@ -77,7 +78,7 @@ main(int argc, char **argv)
 	}
 
 	log_init(debug, false);
-	if (codec_init(dict, err, sizeof(err)) < 0) {
+	if (codec_init(dict, err, sizeof(err)) < 0 || mschap_init(err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		return 1;
 	}
@@ -85,6 +86,7 @@ main(int argc, char **argv)
 		ret = conf_check(dir, err, sizeof(err)) == 0 ? 0 : 1;
 		if (ret)
 			fprintf(stderr, "Configuration error: %s\n", err);
+		mschap_free();
 		codec_free();
 		return ret;
 	}
@@ -92,6 +94,7 @@ main(int argc, char **argv)
 	srv = server_new(NULL, dir, debug, err, sizeof(err));
 	if (!srv) {
 		log_error("%s", err);
+		mschap_free();
 		codec_free();
 		return 1;
 	}
@@ -105,6 +108,7 @@ main(int argc, char **argv)
 	}
 	ret = server_run(srv) == 0 ? 0 : 1;
 	talloc_free(srv);
+	mschap_free();
 	codec_free();
 	OPENSSL_cleanup();
 	return ret;

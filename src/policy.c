@@ -4,6 +4,9 @@
 #include "policy.h"
 
 #include "conf.h"
+#include "mschap.h"
+
+#include <openssl/crypto.h>
 
 #include <fnmatch.h>
 #include <string.h>
@@ -108,4 +111,36 @@ policy_check_cert(const struct conf *c, const struct cert_facts *f, const char *
 	}
 	out->reason = "ok";
 	return true;
+}
+
+const struct user_entry *
+policy_check_user(const struct conf *c, const char *name, const char **reason)
+{
+	const struct user_entry *u = name && *name ? users_find(c, name) : NULL;
+
+	if (!u || (!u->password && !u->has_nt_hash)) {
+		*reason = "unknown user";
+		return NULL;
+	}
+	if (u->disabled) {
+		*reason = "user disabled";
+		return NULL;
+	}
+	return u;
+}
+
+bool
+policy_check_password(const struct user_entry *u, const char *password)
+{
+	size_t len = strlen(password);
+	uint8_t h[16];
+	bool ok;
+
+	if (u->password)
+		return strlen(u->password) == len && CRYPTO_memcmp(u->password, password, len) == 0;
+	if (!u->has_nt_hash || mschap_nt_hash(password, h) < 0)
+		return false;
+	ok = CRYPTO_memcmp(h, u->nt_hash, sizeof(h)) == 0;
+	OPENSSL_cleanse(h, sizeof(h));
+	return ok;
 }

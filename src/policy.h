@@ -51,6 +51,19 @@ struct policy_outcome {
 bool policy_check_cert(const struct conf *c, const struct cert_facts *f, const char *identity,
 		       bool require_eku, struct policy_outcome *out);
 
+/*
+ * policy_check_user - may this inner (password) identity log in? Returns the user entry, or
+ * NULL with *reason set: "unknown user", "user disabled".
+ */
+const struct user_entry *policy_check_user(const struct conf *c, const char *name,
+					   const char **reason);
+
+/*
+ * policy_check_password - compare a cleartext password with the user's password (or, when only
+ * an NT hash is stored, with that). Constant time for equal lengths.
+ */
+bool policy_check_password(const struct user_entry *u, const char *password);
+
 /* policy_identity_binds - does identity equal a SAN or the CN (per binding mode)? */
 bool policy_identity_binds(const struct cert_facts *f, const char *identity, int binding);
 

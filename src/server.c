@@ -346,6 +346,8 @@ handle_access_request(struct server *srv, TALLOC_CTX *ctx, const struct client *
 			return NULL;
 		}
 		s->conf = conf_ref(srv->conf);
+		s->methods = s->conf->methods;
+		s->n_methods = s->conf->n_methods;
 		snprintf(s->client, sizeof(s->client), "%s", cl->shortname);
 		snprintf(s->nas, sizeof(s->nas), "%s", nas);
 		codec_request_string(req, CODEC_ATTR_CALLING_STATION_ID, s->calling_station_id,

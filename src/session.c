@@ -102,6 +102,7 @@ session_destructor(struct eap_session *s)
 	}
 	if (s->conf)
 		conf_unref(s->conf);
+	OPENSSL_cleanse(s->isk, sizeof(s->isk));
 	OPENSSL_cleanse(s->msk, sizeof(s->msk));
 	OPENSSL_cleanse(s->emsk, sizeof(s->emsk));
 	return 0;

@@ -43,6 +43,8 @@ struct eap_session {
 	unsigned invalid;
 	uint8_t last_id;
 	struct eap_buf last_request; /* the last EAP Request sent, for stale-id resends */
+	const uint8_t *methods; /* EAP types this conversation may use, in order of preference */
+	unsigned n_methods;
 	const struct eap_method *method;
 	void *method_data;
 	bool method_started; /* the peer answered the method at least once (no Nak then) */
@@ -63,6 +65,8 @@ struct eap_session {
 	struct cert_facts *cert; /* child; set once the peer certificate is known */
 	const struct codec_pairs *reply_rule;
 	const struct codec_pairs *reply_user;
+	bool have_isk; /* inner methods: MS-CHAPv2 keys for PEAP crypto binding */
+	uint8_t isk[32];
 	bool have_keys;
 	uint8_t msk[64];
 	uint8_t emsk[64];
