@@ -311,6 +311,9 @@ codec_request_integer(const struct codec_request *req, unsigned attr, uint32_t d
 static bool
 attr_is_secret(const VALUE_PAIR *vp)
 {
+	/* Anything the dictionary encrypts (User-Password, Tunnel-Password, MPPE keys, ...). */
+	if (vp->da->flags.encrypt != FLAG_ENCRYPT_NONE)
+		return true;
 	if (vp->da->vendor == 0) {
 		switch (vp->da->attr) {
 		case PW_USER_PASSWORD:
@@ -324,6 +327,16 @@ attr_is_secret(const VALUE_PAIR *vp)
 	}
 	/* Microsoft: MS-CHAP values and MPPE keys. */
 	return vp->da->vendor == VENDORPEC_MICROSOFT;
+}
+
+/* Only EAP-Message may exceed one attribute's 253 octets (it is split, RFC 3579 §3.1). */
+static bool
+value_fits(const VALUE_PAIR *vp)
+{
+	if (vp->da->vendor == 0 && vp->da->attr == PW_EAP_MESSAGE)
+		return true;
+	return vp->vp_length <= (vp->da->vendor ? 247u : 253u) - (vp->da->flags.has_tag ? 1 : 0) -
+					  (vp->da->flags.encrypt ? 18 : 0);
 }
 
 static void
@@ -410,6 +423,10 @@ codec_reply_add(struct codec_reply *rep, unsigned attr, unsigned vendor, const v
 		fr_pair_value_bstrncpy(vp, data, len);
 	else
 		fr_pair_value_memcpy(vp, data, len);
+	if (!value_fits(vp)) {
+		talloc_free(vp);
+		return -1;
+	}
 	fr_pair_add(&rep->packet->vps, vp);
 	return 0;
 }
@@ -456,12 +473,15 @@ codec_reply_encode(struct codec_reply *rep, const char *secret, const uint8_t **
 	 * overflows a stack buffer on a huge EAP-Message: bound the input and check the output.
 	 */
 	for (vp = fr_cursor_init(&cursor, &rep->packet->vps); vp; vp = fr_cursor_next(&cursor)) {
-		size_t l = vp->vp_length;
+		/* An upper bound: header, vendor wrapper, tag, encryption salt and padding. */
+		size_t l = vp->vp_length + 2 + 6 + 1 + 18;
 
-		if (vp->da->type == PW_TYPE_STRING || vp->da->type == PW_TYPE_OCTETS)
-			want += 2 + l + (l / 247) * 2 + (vp->da->vendor ? 6 + 18 : 0);
-		else
-			want += 12;
+		if (!value_fits(vp)) {
+			snprintf(err, errlen, "attribute %s is too long (%zu octets)", vp->da->name,
+				 vp->vp_length);
+			return -1;
+		}
+		want += l + (vp->vp_length / 247) * 8;
 	}
 	if (want + RADIUS_HDR_LEN > CODEC_MAX_PACKET - 64) {
 		snprintf(err, errlen, "reply too large (%zu bytes of attributes)", want);
@@ -509,6 +529,19 @@ codec_pairs_parse(TALLOC_CTX *ctx, const char *text, char *err, size_t errlen)
 		snprintf(err, errlen, "bad attribute list \"%s\": %s", text, fr_strerror());
 		talloc_free(p);
 		return NULL;
+	}
+	{
+		vp_cursor_t cursor;
+		VALUE_PAIR *vp;
+
+		for (vp = fr_cursor_init(&cursor, &p->vps); vp; vp = fr_cursor_next(&cursor)) {
+			if (!value_fits(vp)) {
+				snprintf(err, errlen, "attribute %s: value too long for RADIUS",
+					 vp->da->name);
+				talloc_free(p);
+				return NULL;
+			}
+		}
 	}
 	return p;
 }

@@ -18,7 +18,7 @@ struct client_slot {
 	struct client_slot *next;
 	struct dlist lru;
 	unsigned count;
-	char name[64];
+	char *name;
 };
 
 struct session_table {
@@ -75,7 +75,11 @@ slot_get(struct session_table *t, const char *client, bool create)
 	s = talloc_zero(t, struct client_slot);
 	if (!s)
 		return NULL;
-	snprintf(s->name, sizeof(s->name), "%s", client);
+	s->name = talloc_strdup(s, client);
+	if (!s->name) {
+		talloc_free(s);
+		return NULL;
+	}
 	dlist_init(&s->lru);
 	s->next = t->slots;
 	t->slots = s;
