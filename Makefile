@@ -14,16 +14,22 @@ LDLIBS  := -L/usr/lib/freeradius -lfreeradius-radius -Wl,-rpath,/usr/lib/freerad
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 DEB_PKGS := build-essential clang libclang-rt-14-dev libfreeradius-dev freeradius-common libssl-dev openssl libtalloc-dev \
-            libcmocka-dev libconfuse-dev libjansson-dev eapoltest python3 procps
+            libcmocka-dev libconfuse-dev libjansson-dev eapoltest python3 procps libsqlite3-dev
 
 LIB_SRCS := codec.c conf.c policy.c tls_ctx.c tls_conn.c session.c dupcache.c eap.c \
-            eap_tls_common.c eap_tls_base.c eap_tls.c eap_mschapv2.c eap_gtc.c mschap.c auth_log.c log.c server.c
+            eap_tls_common.c eap_tls_base.c eap_tls.c eap_ttls.c eap_tunnel.c ttls_avp.c peap_tlv.c eap_mschapv2.c eap_gtc.c mschap.c auth_log.c log.c server.c
 LIB_OBJS      := $(LIB_SRCS:%.c=build/obj/%.o)
 LIB_OBJS_ASAN := $(LIB_SRCS:%.c=build/asan/%.o)
 
+# Only bin/kagi (and its unit test) link the certificate authority and SQLite.
+KAGI_SRCS      := pki.c pki_store.c pki_files.c pki_x509.c
+KAGI_OBJS      := $(KAGI_SRCS:%.c=build/obj/%.o)
+KAGI_OBJS_ASAN := $(KAGI_SRCS:%.c=build/asan/%.o)
+KAGI_LDLIBS    := -lsqlite3
+
 UNIT_TESTS := $(patsubst tests/unit/test_%.c,build/tests/unit_%,$(wildcard tests/unit/test_*.c))
 
-FUZZ_SRCS  := codec.c eap.c eap_tls_common.c eap_tls_base.c eap_tls.c eap_mschapv2.c eap_gtc.c mschap.c session.c conf.c policy.c tls_ctx.c \
+FUZZ_SRCS  := codec.c eap.c eap_tls_common.c eap_tls_base.c eap_tls.c eap_ttls.c eap_tunnel.c ttls_avp.c peap_tlv.c eap_mschapv2.c eap_gtc.c mschap.c session.c conf.c policy.c tls_ctx.c \
               tls_conn.c auth_log.c log.c
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -Isrc/compat -fsanitize=fuzzer,address,undefined
 FUZZERS    := $(patsubst tests/fuzz/fuzz_%.c,build/fuzz/fuzz_%,$(wildcard tests/fuzz/fuzz_*.c))
@@ -41,14 +47,17 @@ build/obj build/asan build/tests bin:
 
 bin/kagid: build/obj/kagid.o $(LIB_OBJS) | bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
-bin/kagi: build/obj/kagi.o $(LIB_OBJS) | bin
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+bin/kagi: build/obj/kagi.o $(LIB_OBJS) $(KAGI_OBJS) | bin
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(KAGI_LDLIBS)
 build/asan/kagid: build/asan/kagid.o $(LIB_OBJS_ASAN)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
 asan: build/asan/kagid
 
 build/tests/unit_%: tests/unit/test_%.c $(LIB_OBJS_ASAN) | build/tests
 	$(CC) $(CFLAGS) $(SAN) -Wno-missing-prototypes -o $@ $< $(LIB_OBJS_ASAN) $(LDLIBS) -lcmocka
+build/tests/unit_pki: tests/unit/test_pki.c $(LIB_OBJS_ASAN) $(KAGI_OBJS_ASAN) | build/tests
+	$(CC) $(CFLAGS) $(SAN) -Wno-missing-prototypes -o $@ $< $(LIB_OBJS_ASAN) $(KAGI_OBJS_ASAN) \
+		$(LDLIBS) $(KAGI_LDLIBS) -lcmocka
 unit: $(UNIT_TESTS)
 
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS:%=src/%) $(wildcard src/*.h)
@@ -73,9 +82,18 @@ deps:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
-# Demo PKI and client list, created only if absent.
+# Demo PKI (made with `kagi cert`) and client list, created only if absent. A certs/demo left by
+# the former mkpki.sh demo (no inventory.db) is moved aside to certs/demo.old.
 demo: bin/kagi
-	@[ -f certs/demo/ca.pem ] || bash certs/mkpki.sh certs/demo
+	@if [ ! -f certs/demo/inventory.db ]; then \
+		if [ -e certs/demo ]; then rm -rf certs/demo.old && mv certs/demo certs/demo.old && \
+			echo "Moved the old certs/demo (not a kagi cert PKI) to certs/demo.old"; fi; \
+		bin/kagi cert --dir certs/demo init --name "Kagi Demo CA" >/dev/null && \
+		bin/kagi cert --dir certs/demo issue server radius.kagi.test --dns radius.kagi.test >/dev/null && \
+		bin/kagi cert --dir certs/demo issue client alice@example.org >/dev/null && \
+		echo "Created the demo PKI in certs/demo (kagi cert --dir certs/demo list)" || \
+		{ rm -rf certs/demo; exit 1; }; \
+	fi
 	@if [ ! -f raddb/clients.conf ]; then \
 		umask 077; secret=$$(od -An -N18 -tx1 /dev/urandom | tr -d ' \n'); \
 		printf 'client localhost {\n    ipaddr = 127.0.0.1\n    secret = "%s"\n    shortname = localhost\n}\nclient localhost6 {\n    ipaddr = ::1\n    secret = "%s"\n    shortname = localhost6\n}\n' "$$secret" "$$secret" > raddb/clients.conf; \

@@ -100,7 +100,11 @@ auth_log_format(TALLOC_CTX *ctx, const struct auth_record *r)
 	json_object_set_new(o, "nas", jstr(r->nas));
 	json_object_set_new(o, "calling_station_id", jstr(r->calling_station_id));
 	json_object_set_new(o, "identity", jstr(r->identity));
+	if (r->outer_identity)
+		json_object_set_new(o, "outer_identity", jstr(r->outer_identity));
 	json_object_set_new(o, "method", jstr(r->method));
+	if (r->inner_method)
+		json_object_set_new(o, "inner_method", jstr(r->inner_method));
 	json_object_set_new(o, "tls_version", jstr(r->tls_version));
 	json_object_set_new(o, "resumed", json_boolean(r->resumed));
 	json_object_set_new(o, "cert_subject", jstr(r->cert_subject));

@@ -16,7 +16,9 @@ struct auth_record {
 	const char *nas;
 	const char *calling_station_id;
 	const char *identity;
+	const char *outer_identity;
 	const char *method;
+	const char *inner_method;
 	const char *tls_version;
 	bool resumed;
 	const char *cert_subject;

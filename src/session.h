@@ -51,7 +51,9 @@ struct eap_session {
 	bool naked;
 
 	/* who and where */
-	char identity[254];
+	char identity[254];	  /* the identity authorized (inner one in a tunnel) */
+	char outer_identity[254]; /* the EAP identity outside a tunnel, if different */
+	const char *inner_method;
 	char client[64];
 	char nas[64];
 	char calling_station_id[64];

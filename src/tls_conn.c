@@ -384,7 +384,15 @@ tls_conn_session_note(const struct tls_conn *c)
 int
 tls_conn_new_ticket(struct tls_conn *c)
 {
-	return SSL_new_session_ticket(c->ssl) == 1 ? 0 : -1;
+	int r;
+
+	if (SSL_new_session_ticket(c->ssl) != 1)
+		return -1;
+	/* Write it now (into the memory BIO), not with some later SSL_write or SSL_read. */
+	ERR_clear_error();
+	r = SSL_do_handshake(c->ssl);
+	ERR_clear_error();
+	return r == 1 ? 0 : -1;
 }
 
 int
