@@ -17,7 +17,7 @@ DEB_PKGS := build-essential clang libclang-rt-14-dev libfreeradius-dev freeradiu
             libcmocka-dev libconfuse-dev libjansson-dev eapoltest python3 procps libsqlite3-dev
 
 LIB_SRCS := codec.c conf.c policy.c tls_ctx.c tls_conn.c session.c dupcache.c eap.c \
-            eap_tls_common.c eap_tls_base.c eap_tls.c eap_ttls.c eap_tunnel.c ttls_avp.c peap_tlv.c eap_mschapv2.c eap_gtc.c mschap.c auth_log.c log.c server.c
+            eap_tls_common.c eap_tls_base.c eap_tls.c eap_peap.c eap_ttls.c eap_tunnel.c ttls_avp.c peap_tlv.c eap_mschapv2.c eap_gtc.c mschap.c auth_log.c log.c server.c
 LIB_OBJS      := $(LIB_SRCS:%.c=build/obj/%.o)
 LIB_OBJS_ASAN := $(LIB_SRCS:%.c=build/asan/%.o)
 
@@ -29,7 +29,7 @@ KAGI_LDLIBS    := -lsqlite3
 
 UNIT_TESTS := $(patsubst tests/unit/test_%.c,build/tests/unit_%,$(wildcard tests/unit/test_*.c))
 
-FUZZ_SRCS  := codec.c eap.c eap_tls_common.c eap_tls_base.c eap_tls.c eap_ttls.c eap_tunnel.c ttls_avp.c peap_tlv.c eap_mschapv2.c eap_gtc.c mschap.c session.c conf.c policy.c tls_ctx.c \
+FUZZ_SRCS  := codec.c eap.c eap_tls_common.c eap_tls_base.c eap_tls.c eap_peap.c eap_ttls.c eap_tunnel.c ttls_avp.c peap_tlv.c eap_mschapv2.c eap_gtc.c mschap.c session.c conf.c policy.c tls_ctx.c \
               tls_conn.c auth_log.c log.c
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -Isrc/compat -fsanitize=fuzzer,address,undefined
 FUZZERS    := $(patsubst tests/fuzz/fuzz_%.c,build/fuzz/fuzz_%,$(wildcard tests/fuzz/fuzz_*.c))

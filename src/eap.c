@@ -13,12 +13,14 @@
 
 #include "eap_gtc.h"
 #include "eap_mschapv2.h"
+#include "eap_peap.h"
 #include "eap_tls.h"
 #include "eap_ttls.h"
 
 /* The method registry: adding a method is one line here. */
 static const struct eap_method *const eap_methods[] = {
 	&eap_method_tls,
+	&eap_method_peap,
 	&eap_method_ttls,
 	&eap_method_mschapv2,
 	&eap_method_gtc,

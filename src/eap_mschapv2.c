@@ -140,8 +140,11 @@ handle_response(struct eap_session *s, struct eap_mschapv2 *d, const uint8_t *da
 	    !mschap_verify(d->challenge, peer_challenge, name, u->nt_hash, nt_response, auth_resp))
 		return send_failure(s, d, MSCHAP_E_AUTHENTICATION_FAILURE, "wrong password", out);
 
-	/* ISK for PEAP crypto binding: the server's send key || receive key (RFC 3079). */
-	mschap_mppe_keys(u->nt_hash, nt_response, s->isk, s->isk + 16);
+	/*
+	 * ISK for PEAP crypto binding (MS-PEAP §3.1.5.5.2.2): server ISK = InnerMPPERecvKey |
+	 * InnerMPPESendKey, i.e. the RFC 3079 server receive key first.
+	 */
+	mschap_mppe_keys(u->nt_hash, nt_response, s->isk + 16, s->isk);
 	s->have_isk = true;
 	s->reply_user = u->reply;
 	snprintf(msg, sizeof(msg), "%s M=OK", auth_resp);

@@ -43,6 +43,7 @@ tls_base_init(struct eap_session *s, void *ctx, struct tls_base *b, const char *
 		session_set_reason(s, "%s", err);
 		return -1;
 	}
+	tls_conn_set_eap_type(b->conn, type);
 	if (s->trace)
 		tls_conn_set_trace(b->conn, s->trace, s->trace_arg);
 	tls_frame_init(&b->frame, cfg->fragment_size, s->framed_mtu, cfg->max_message_size);

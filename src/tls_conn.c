@@ -228,6 +228,15 @@ tls_conn_new(TALLOC_CTX *ctx, struct tls_server *srv, bool want_client_cert, cha
 }
 
 void
+tls_conn_set_eap_type(struct tls_conn *c, uint8_t type)
+{
+	unsigned char sid_ctx[] = "kagi-eap-?";
+
+	sid_ctx[sizeof(sid_ctx) - 2] = type;
+	SSL_set_session_id_context(c->ssl, sid_ctx, sizeof(sid_ctx) - 1);
+}
+
+void
 tls_conn_set_trace(struct tls_conn *c, void (*fn)(void *arg, const char *text), void *arg)
 {
 	c->trace = fn;

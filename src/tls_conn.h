@@ -31,6 +31,12 @@ struct tls_conn;
 struct tls_conn *tls_conn_new(TALLOC_CTX *ctx, struct tls_server *srv, bool want_client_cert,
 			      char *err, size_t errlen);
 
+/*
+ * tls_conn_set_eap_type - sessions are resumable only within the same EAP method (a PEAP
+ * session cannot be resumed inside TTLS): the session ID context carries the type.
+ */
+void tls_conn_set_eap_type(struct tls_conn *c, uint8_t type);
+
 /* Trace each TLS handshake message and verify step (for -X); fn(arg, text). */
 void tls_conn_set_trace(struct tls_conn *c, void (*fn)(void *arg, const char *text), void *arg);
 
