@@ -634,8 +634,14 @@ load_user_secret(struct conf *c, cfg_t *sec, struct user_entry *u, char *err, si
 	}
 	if (pw) {
 		u->password = talloc_strdup(c, pw);
-		if (mschap_nt_hash(pw, u->nt_hash) == 0)
-			u->has_nt_hash = true;
+		if (mschap_nt_hash(pw, u->nt_hash) < 0) {
+			snprintf(err, errlen,
+				 "users: user %s: cannot compute the NT hash of the password (not "
+				 "UTF-8, longer than 256 characters, or MD4 unavailable)",
+				 u->name);
+			return -1;
+		}
+		u->has_nt_hash = true;
 	} else if (nt) {
 		if (hex_decode(nt, u->nt_hash, sizeof(u->nt_hash)) < 0) {
 			snprintf(err, errlen, "users: user %s: nt_hash must be 32 hex digits",
