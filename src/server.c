@@ -245,7 +245,8 @@ trace_attr(void *arg, const char *text)
 
 static int
 send_reply(struct server *srv, int fd, const struct client *cl, struct codec_reply *rep,
-	   const struct sockaddr *to, socklen_t tolen, const uint8_t *vector, uint8_t id)
+	   const struct sockaddr *to, socklen_t tolen, const uint8_t *vector, uint8_t id,
+	   bool status)
 {
 	const uint8_t *out;
 	size_t outlen;
@@ -265,9 +266,11 @@ send_reply(struct server *srv, int fd, const struct client *cl, struct codec_rep
 	}
 	if (sendto(fd, out, outlen, 0, to, tolen) < 0)
 		log_warn("sendto: %s", strerror(errno));
-	dupcache_store(srv->dups, to, id, vector, out, outlen, srv->now_ms,
-		       (uint64_t)srv->conf->limits.dup_cache_time * 1000,
-		       srv->conf->limits.dup_cache_size);
+	/* RFC 5997 §3: Status-Server is answered afresh each time, never from the cache. */
+	if (!status)
+		dupcache_store(srv->dups, to, id, vector, out, outlen, srv->now_ms,
+			       (uint64_t)srv->conf->limits.dup_cache_time * 1000,
+			       srv->conf->limits.dup_cache_size);
 	return 0;
 }
 
@@ -473,7 +476,8 @@ handle_datagram(struct server *srv, int fd, const uint8_t *buf, size_t n,
 	else
 		rep = handle_access_request(srv, ctx, cl, req, from);
 	if (rep)
-		send_reply(srv, fd, cl, rep, from, fromlen, buf + 4, buf[1]);
+		send_reply(srv, fd, cl, rep, from, fromlen, buf + 4, buf[1],
+			   codec_request_code(req) == CODEC_STATUS_SERVER);
 out:
 	talloc_free(ctx);
 }
