@@ -13,6 +13,8 @@
 #include <freeradius/md5.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -544,4 +546,246 @@ codec_pairs_parse(TALLOC_CTX *ctx, const char *text, char *err, size_t errlen)
 		}
 	}
 	return p;
+}
+
+/* ---- NAS side ---- */
+
+struct codec_out {
+	RADIUS_PACKET *packet;
+};
+
+struct codec_out *
+codec_out_new(TALLOC_CTX *ctx, int code, uint8_t id)
+{
+	struct codec_out *o = talloc_zero(ctx, struct codec_out);
+	static const uint8_t zero[16];
+	VALUE_PAIR *vp;
+
+	if (!o)
+		return NULL;
+	o->packet = rad_alloc(o, false);
+	if (!o->packet || RAND_bytes(o->packet->vector, AUTH_VECTOR_LEN) != 1)
+		goto fail;
+	o->packet->code = (unsigned)code;
+	o->packet->id = id;
+	vp = fr_pair_afrom_num(o->packet, PW_MESSAGE_AUTHENTICATOR, 0);
+	if (!vp)
+		goto fail;
+	fr_pair_value_memcpy(vp, zero, sizeof(zero));
+	fr_pair_add(&o->packet->vps, vp);
+	return o;
+fail:
+	talloc_free(o);
+	return NULL;
+}
+
+int
+codec_out_add(struct codec_out *o, unsigned attr, unsigned vendor, const void *data, size_t len)
+{
+	VALUE_PAIR *vp = fr_pair_afrom_num(o->packet, attr, vendor);
+
+	if (!vp)
+		return -1;
+	if (vp->da->type == PW_TYPE_STRING)
+		fr_pair_value_bstrncpy(vp, data, len);
+	else
+		fr_pair_value_memcpy(vp, data, len);
+	if (!value_fits(vp)) {
+		talloc_free(vp);
+		return -1;
+	}
+	fr_pair_add(&o->packet->vps, vp);
+	return 0;
+}
+
+int
+codec_out_add_integer(struct codec_out *o, unsigned attr, uint32_t value)
+{
+	VALUE_PAIR *vp = fr_pair_afrom_num(o->packet, attr, 0);
+
+	if (!vp || vp->da->type != PW_TYPE_INTEGER)
+		return -1;
+	vp->vp_integer = value;
+	vp->vp_length = 4;
+	fr_pair_add(&o->packet->vps, vp);
+	return 0;
+}
+
+int
+codec_out_encode(struct codec_out *o, const char *secret, const uint8_t **out, size_t *len,
+		 char *err, size_t errlen)
+{
+	talloc_free(o->packet->data);
+	o->packet->data = NULL;
+	o->packet->data_len = 0;
+	if (rad_encode(o->packet, NULL, secret) < 0 || rad_sign(o->packet, NULL, secret) < 0 ||
+	    !o->packet->data) {
+		snprintf(err, errlen, "cannot encode request: %s", fr_strerror());
+		return -1;
+	}
+	*out = o->packet->data;
+	*len = o->packet->data_len;
+	return 0;
+}
+
+const uint8_t *
+codec_out_vector(const struct codec_out *o)
+{
+	return o->packet->vector;
+}
+
+struct codec_request *
+codec_reply_check(TALLOC_CTX *ctx, const struct codec_out *o, const uint8_t *buf, size_t len,
+		  const char *secret, char *err, size_t errlen)
+{
+	struct codec_request *r;
+	RADIUS_PACKET *p;
+	uint8_t calc[16];
+	size_t plen, off, ma_off = 0;
+	uint8_t copy[CODEC_MAX_PACKET];
+	EVP_MD_CTX *md;
+	unsigned int mdlen = 16;
+	decode_fail_t reason;
+
+	if (len < RADIUS_HDR_LEN || len > CODEC_MAX_PACKET) {
+		snprintf(err, errlen, "reply of %zu bytes", len);
+		return NULL;
+	}
+	plen = ((size_t)buf[2] << 8) | buf[3];
+	if (plen < RADIUS_HDR_LEN || plen > len || buf[1] != o->packet->id) {
+		snprintf(err, errlen, "reply with a bad length or another identifier");
+		return NULL;
+	}
+	for (off = RADIUS_HDR_LEN; off + 2 <= plen; off += buf[off + 1]) {
+		if (buf[off + 1] < 2 || off + buf[off + 1] > plen) {
+			snprintf(err, errlen, "reply with a broken attribute");
+			return NULL;
+		}
+		if (buf[off] == MA_ATTR && buf[off + 1] == MA_LEN)
+			ma_off = off;
+	}
+	/* Response Authenticator: MD5(Code|ID|Length|RequestAuth|Attributes|Secret). */
+	memcpy(copy, buf, plen);
+	memcpy(copy + 4, o->packet->vector, 16);
+	md = EVP_MD_CTX_new();
+	if (!md || EVP_DigestInit_ex(md, EVP_md5(), NULL) != 1 ||
+	    EVP_DigestUpdate(md, copy, plen) != 1 ||
+	    EVP_DigestUpdate(md, secret, strlen(secret)) != 1 ||
+	    EVP_DigestFinal_ex(md, calc, &mdlen) != 1) {
+		EVP_MD_CTX_free(md);
+		snprintf(err, errlen, "MD5 failed");
+		return NULL;
+	}
+	EVP_MD_CTX_free(md);
+	if (CRYPTO_memcmp(calc, buf + 4, 16) != 0) {
+		snprintf(err, errlen, "bad Response Authenticator (wrong secret?)");
+		return NULL;
+	}
+	if (!ma_off) {
+		snprintf(err, errlen, "reply without Message-Authenticator");
+		return NULL;
+	}
+	memset(copy + ma_off + 2, 0, 16);
+	fr_hmac_md5(calc, copy, plen, (const uint8_t *)secret, strlen(secret));
+	if (CRYPTO_memcmp(calc, buf + ma_off + 2, 16) != 0) {
+		snprintf(err, errlen, "bad Message-Authenticator in the reply");
+		return NULL;
+	}
+
+	r = talloc_zero(ctx, struct codec_request);
+	if (!r)
+		goto nomem;
+	p = rad_alloc(r, false);
+	if (!p)
+		goto nomem;
+	r->packet = p;
+	p->data = talloc_memdup(p, buf, plen);
+	if (!p->data)
+		goto nomem;
+	p->data_len = strip_salt_encrypted(p->data, plen);
+	p->code = buf[0];
+	p->id = buf[1];
+	memcpy(p->vector, buf + 4, 16);
+	p->sockfd = -1;
+	if (!rad_packet_ok(p, 0, &reason) || rad_decode(p, o->packet, secret) < 0) {
+		snprintf(err, errlen, "cannot decode the reply: %s", fr_strerror());
+		talloc_free(r);
+		return NULL;
+	}
+	return r;
+nomem:
+	talloc_free(r);
+	snprintf(err, errlen, "out of memory");
+	return NULL;
+}
+
+/* RFC 2548 §2.4.2: Salt(2) | C(i) where b(1) = MD5(S + R + A), b(i) = MD5(S + c(i-1)). */
+static int
+mppe_decrypt(const uint8_t *v, size_t vlen, const uint8_t *vector, const char *secret,
+	     uint8_t key[32])
+{
+	uint8_t plain[64], b[16];
+	const uint8_t *prev = vector;
+	size_t i, n = vlen - 2, prevlen = 16;
+	unsigned int mdlen = 16;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int ok = -1;
+
+	if (!md || vlen < 2 + 16 || n % 16 || n > sizeof(plain))
+		goto out;
+	for (i = 0; i < n; i += 16) {
+		size_t k;
+
+		if (EVP_DigestInit_ex(md, EVP_md5(), NULL) != 1 ||
+		    EVP_DigestUpdate(md, secret, strlen(secret)) != 1 ||
+		    EVP_DigestUpdate(md, prev, prevlen) != 1 ||
+		    (i == 0 && EVP_DigestUpdate(md, v, 2) != 1) ||
+		    EVP_DigestFinal_ex(md, b, &mdlen) != 1)
+			goto out;
+		for (k = 0; k < 16; k++)
+			plain[i + k] = v[2 + i + k] ^ b[k];
+		prev = v + 2 + i;
+		prevlen = 16;
+	}
+	/* The first plaintext octet is the key length. */
+	if (plain[0] != 32 || n < 33)
+		goto out;
+	memcpy(key, plain + 1, 32);
+	ok = 0;
+out:
+	OPENSSL_cleanse(plain, sizeof(plain));
+	EVP_MD_CTX_free(md);
+	return ok;
+}
+
+int
+codec_reply_mppe(const uint8_t *buf, size_t len, const struct codec_out *o, const char *secret,
+		 uint8_t recv_key[32], uint8_t send_key[32])
+{
+	size_t off, plen;
+	int found = 0;
+
+	if (len < RADIUS_HDR_LEN)
+		return -1;
+	plen = ((size_t)buf[2] << 8) | buf[3];
+	if (plen > len)
+		return -1;
+	for (off = RADIUS_HDR_LEN; off + 2 <= plen && buf[off + 1] >= 2; off += buf[off + 1]) {
+		const uint8_t *a = buf + off;
+		size_t alen = a[1];
+
+		if (off + alen > plen)
+			return -1;
+		/* Vendor-Specific: type, len, vendor(4), vendor-type, vendor-len, value */
+		if (a[0] != PW_VENDOR_SPECIFIC || alen < 8 || a[2] != 0 || a[3] != 0 ||
+		    a[4] != 0x01 || a[5] != 0x37 || (size_t)a[7] + 6 != alen)
+			continue;
+		if (a[6] == PW_MSCHAP_MPPE_RECV_KEY &&
+		    mppe_decrypt(a + 8, alen - 8, o->packet->vector, secret, recv_key) == 0)
+			found |= 1;
+		else if (a[6] == PW_MSCHAP_MPPE_SEND_KEY &&
+			 mppe_decrypt(a + 8, alen - 8, o->packet->vector, secret, send_key) == 0)
+			found |= 2;
+	}
+	return found == 3 ? 0 : -1;
 }

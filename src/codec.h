@@ -124,4 +124,38 @@ void codec_reply_describe(const struct codec_reply *rep,
 struct codec_pairs *codec_pairs_parse(TALLOC_CTX *ctx, const char *text, char *err,
 				      size_t errlen);
 
+/* ---- NAS side: requests we send and replies we check (kagi test, kagi bench) ---- */
+
+struct codec_out;
+
+/*
+ * codec_out_new - an outgoing request (Access-Request or Status-Server) with a random Request
+ * Authenticator (RAND_bytes) and Message-Authenticator first. Child of ctx.
+ */
+struct codec_out *codec_out_new(TALLOC_CTX *ctx, int code, uint8_t id);
+int codec_out_add(struct codec_out *o, unsigned attr, unsigned vendor, const void *data,
+		  size_t len);
+int codec_out_add_integer(struct codec_out *o, unsigned attr, uint32_t value);
+/* codec_out_encode - encode and sign; *out points into o. 0 or -1 with err set. */
+int codec_out_encode(struct codec_out *o, const char *secret, const uint8_t **out, size_t *len,
+		     char *err, size_t errlen);
+const uint8_t *codec_out_vector(const struct codec_out *o);
+
+/*
+ * codec_reply_check - verify a reply to o: identifier, Response Authenticator, and the
+ * Message-Authenticator (required). Decodes it into a codec_request (read with the
+ * codec_request_* accessors; salt-encrypted attributes are left out, see codec_reply_mppe).
+ * NULL with err set.
+ */
+struct codec_request *codec_reply_check(TALLOC_CTX *ctx, const struct codec_out *o,
+					const uint8_t *buf, size_t len, const char *secret,
+					char *err, size_t errlen);
+
+/*
+ * codec_reply_mppe - find and decrypt MS-MPPE-Recv-Key / Send-Key in a raw reply (RFC 2548
+ * §2.4.2), with the request authenticator of o. Returns 0 if both were found (32 octets each).
+ */
+int codec_reply_mppe(const uint8_t *buf, size_t len, const struct codec_out *o,
+		     const char *secret, uint8_t recv_key[32], uint8_t send_key[32]);
+
 #endif

@@ -200,23 +200,32 @@ tls_base_process(struct eap_session *s, void *ctx, struct tls_base *b, const uin
 }
 
 int
+eap_tls_key_material(struct tls_conn *c, uint8_t type, const char *label12, uint8_t km[128],
+		     uint8_t session_id[65])
+{
+	uint8_t type_code[1] = {type};
+
+	session_id[0] = type;
+	if (tls_conn_version(c) == TLS1_3_VERSION)
+		return tls_conn_export(c, "EXPORTER_EAP_TLS_Key_Material", type_code, 1, true, km,
+				       128) < 0 ||
+				       tls_conn_export(c, "EXPORTER_EAP_TLS_Method-Id", type_code, 1,
+						       true, session_id + 1, 64) < 0
+			       ? -1
+			       : 0;
+	if (tls_conn_export(c, label12, NULL, 0, false, km, 128) < 0)
+		return -1;
+	tls_conn_randoms(c, session_id + 1, session_id + 33);
+	return 0;
+}
+
+int
 tls_base_derive_keys(struct eap_session *s, struct tls_base *b, const char *label12)
 {
-	uint8_t type_code[1] = {b->type};
 	uint8_t km[128];
 
-	s->session_id[0] = b->type;
-	if (tls_conn_version(b->conn) == TLS1_3_VERSION) {
-		if (tls_conn_export(b->conn, "EXPORTER_EAP_TLS_Key_Material", type_code, 1, true,
-				    km, sizeof(km)) < 0 ||
-		    tls_conn_export(b->conn, "EXPORTER_EAP_TLS_Method-Id", type_code, 1, true,
-				    s->session_id + 1, 64) < 0)
-			return -1;
-	} else {
-		if (tls_conn_export(b->conn, label12, NULL, 0, false, km, sizeof(km)) < 0)
-			return -1;
-		tls_conn_randoms(b->conn, s->session_id + 1, s->session_id + 33);
-	}
+	if (eap_tls_key_material(b->conn, b->type, label12, km, s->session_id) < 0)
+		return -1;
 	s->session_id_len = 65;
 	memcpy(s->msk, km, 64);
 	memcpy(s->emsk, km + 64, 64);

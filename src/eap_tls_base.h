@@ -74,4 +74,11 @@ enum eap_step tls_base_flush(struct eap_session *s, void *ctx, struct tls_base *
  */
 int tls_base_derive_keys(struct eap_session *s, struct tls_base *b, const char *label12);
 
+/*
+ * eap_tls_key_material - the 128 octets of Key_Material and the 65-octet Session-Id of a
+ * TLS-based EAP method on connection c (either side). 0 or -1.
+ */
+int eap_tls_key_material(struct tls_conn *c, uint8_t type, const char *label12,
+			 uint8_t km[128], uint8_t session_id[65]);
+
 #endif

@@ -211,9 +211,8 @@ mschap_nt_response(const uint8_t auth_challenge[16], const uint8_t peer_challeng
 	return r ? -1 : 0;
 }
 
-/* GenerateAuthenticatorResponse (RFC 2759 §8.7). */
-static void
-auth_response(const uint8_t nt_hash[16], const uint8_t nt_response[24],
+void
+mschap_auth_response(const uint8_t nt_hash[16], const uint8_t nt_response[24],
 	      const uint8_t peer_challenge[16], const uint8_t auth_challenge[16],
 	      const char *username, char out[43])
 {
@@ -248,8 +247,8 @@ mschap_verify(const uint8_t auth_challenge[16], const uint8_t peer_challenge[16]
 	ok = CRYPTO_memcmp(expected, response, 24) == 0;
 	OPENSSL_cleanse(expected, sizeof(expected));
 	if (ok)
-		auth_response(nt_hash, response, peer_challenge, auth_challenge, username,
-			      auth_resp);
+		mschap_auth_response(nt_hash, response, peer_challenge, auth_challenge, username,
+				     auth_resp);
 	return ok;
 }
 

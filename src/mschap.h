@@ -35,6 +35,11 @@ bool mschap_verify(const uint8_t auth_challenge[16], const uint8_t peer_challeng
 		   const char *username, const uint8_t nt_hash[16], const uint8_t response[24],
 		   char auth_response[43]);
 
+/* mschap_auth_response - GenerateAuthenticatorResponse (RFC 2759 §8.7), "S=<40 hex>". */
+void mschap_auth_response(const uint8_t nt_hash[16], const uint8_t nt_response[24],
+			  const uint8_t peer_challenge[16], const uint8_t auth_challenge[16],
+			  const char *username, char out[43]);
+
 /*
  * mschap_mppe_keys - RFC 3079 §3.4 128-bit server keys: send_key and recv_key as seen by the
  * authenticator (IsServer = TRUE), 16 bytes each.

@@ -151,7 +151,9 @@ log_session(struct server *srv, struct eap_session *s, const char *result)
 		.nas = s->nas,
 		.calling_station_id = s->calling_station_id[0] ? s->calling_station_id : NULL,
 		.identity = s->identity,
-		.outer_identity = s->outer_identity[0] ? s->outer_identity : NULL,
+		.outer_identity = s->outer_identity[0] && strcmp(s->outer_identity, s->identity)
+					  ? s->outer_identity
+					  : NULL,
 		.method = s->method ? s->method->name : NULL,
 		.inner_method = s->inner_method,
 		.tls_version = s->tls_version,

@@ -227,6 +227,91 @@ tls_conn_new(TALLOC_CTX *ctx, struct tls_server *srv, bool want_client_cert, cha
 	return c;
 }
 
+SSL_CTX *
+tls_client_ctx_new(const char *ca_file, const char *cert, const char *key, int min_version,
+		   int max_version, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+	if (!ctx) {
+		snprintf(err, errlen, "SSL_CTX_new failed");
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, min_version);
+	SSL_CTX_set_max_proto_version(ctx, max_version);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+	/* EAP peers resume by session ID (TLS 1.2) and PSK tickets (TLS 1.3). */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL);
+	if (!ca_file || SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
+		snprintf(err, errlen, "cannot load CA %s", ca_file ? ca_file : "(none)");
+		goto fail;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if (cert && (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
+		     SSL_CTX_use_PrivateKey_file(ctx, key ? key : cert, SSL_FILETYPE_PEM) != 1 ||
+		     SSL_CTX_check_private_key(ctx) != 1)) {
+		snprintf(err, errlen, "cannot load client certificate %s / key %s", cert,
+			 key ? key : cert);
+		goto fail;
+	}
+	ERR_clear_error();
+	return ctx;
+fail:
+	ERR_clear_error();
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+struct tls_conn *
+tls_conn_new_client(TALLOC_CTX *ctx, SSL_CTX *cctx, const char *server_name,
+		    SSL_SESSION *session, char *err, size_t errlen)
+{
+	struct tls_conn *c = talloc_zero(ctx, struct tls_conn);
+
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->ssl = SSL_new(cctx);
+	c->rbio = BIO_new(BIO_s_mem());
+	c->wbio = BIO_new(BIO_s_mem());
+	if (!c->ssl || !c->rbio || !c->wbio) {
+		BIO_free(c->rbio);
+		BIO_free(c->wbio);
+		SSL_free(c->ssl);
+		talloc_free(c);
+		snprintf(err, errlen, "cannot create TLS connection");
+		ERR_clear_error();
+		return NULL;
+	}
+	talloc_set_destructor(c, conn_free);
+	BIO_set_mem_eof_return(c->rbio, -1);
+	SSL_set_bio(c->ssl, c->rbio, c->wbio);
+	SSL_set_connect_state(c->ssl);
+	SSL_set_app_data(c->ssl, c);
+	SSL_set_verify(c->ssl, SSL_VERIFY_PEER, verify_cb);
+	if (server_name && SSL_set1_host(c->ssl, server_name) != 1) {
+		snprintf(err, errlen, "bad server name %s", server_name);
+		talloc_free(c);
+		return NULL;
+	}
+	if (session)
+		SSL_set_session(c->ssl, session);
+	return c;
+}
+
+SSL_SESSION *
+tls_conn_get_session(const struct tls_conn *c)
+{
+	SSL_SESSION *s = SSL_get1_session(c->ssl);
+
+	if (s && !SSL_SESSION_is_resumable(s)) {
+		SSL_SESSION_free(s);
+		return NULL;
+	}
+	return s;
+}
+
 void
 tls_conn_set_eap_type(struct tls_conn *c, uint8_t type)
 {

@@ -32,6 +32,24 @@ struct tls_conn *tls_conn_new(TALLOC_CTX *ctx, struct tls_server *srv, bool want
 			      char *err, size_t errlen);
 
 /*
+ * tls_client_ctx_new - a client SSL_CTX for the EAP peer (kagi test / bench): trust ca_file,
+ * present cert/key if given, versions min..max (TLS1_2_VERSION, TLS1_3_VERSION). NULL + err.
+ * Free with SSL_CTX_free.
+ */
+SSL_CTX *tls_client_ctx_new(const char *ca_file, const char *cert, const char *key,
+			    int min_version, int max_version, char *err, size_t errlen);
+
+/*
+ * tls_conn_new_client - a client connection on cctx; server_name, if given, must match the
+ * server certificate (SAN DNS). session, if given, is offered for resumption.
+ */
+struct tls_conn *tls_conn_new_client(TALLOC_CTX *ctx, SSL_CTX *cctx, const char *server_name,
+				     SSL_SESSION *session, char *err, size_t errlen);
+
+/* tls_conn_get_session - the session to offer next time (a new reference), or NULL. */
+SSL_SESSION *tls_conn_get_session(const struct tls_conn *c);
+
+/*
  * tls_conn_set_eap_type - sessions are resumable only within the same EAP method (a PEAP
  * session cannot be resumed inside TTLS): the session ID context carries the type.
  */
