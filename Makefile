@@ -17,15 +17,15 @@ DEB_PKGS := build-essential clang libclang-rt-14-dev libfreeradius-dev freeradiu
             libcmocka-dev libconfuse-dev libjansson-dev eapoltest python3 procps libsqlite3-dev
 
 LIB_SRCS := codec.c conf.c policy.c tls_ctx.c tls_conn.c session.c dupcache.c eap.c \
-            eap_tls_common.c eap_tls_base.c eap_tls.c eap_peap.c eap_ttls.c eap_tunnel.c ttls_avp.c peap_tlv.c eap_mschapv2.c eap_gtc.c mschap.c auth_log.c log.c server.c
+            eap_tls_common.c eap_tls_base.c eap_tls.c eap_peap.c eap_ttls.c eap_tunnel.c ttls_avp.c peap_tlv.c eap_mschapv2.c eap_gtc.c mschap.c peer.c auth_log.c log.c server.c
 LIB_OBJS      := $(LIB_SRCS:%.c=build/obj/%.o)
 LIB_OBJS_ASAN := $(LIB_SRCS:%.c=build/asan/%.o)
 
 # Only bin/kagi (and its unit test) link the certificate authority and SQLite.
-KAGI_SRCS      := pki.c pki_store.c pki_files.c pki_x509.c
+KAGI_SRCS      := pki.c pki_store.c pki_files.c pki_x509.c kagi_test.c kagi_bench.c
 KAGI_OBJS      := $(KAGI_SRCS:%.c=build/obj/%.o)
 KAGI_OBJS_ASAN := $(KAGI_SRCS:%.c=build/asan/%.o)
-KAGI_LDLIBS    := -lsqlite3
+KAGI_LDLIBS    := -lsqlite3 -lm
 
 UNIT_TESTS := $(patsubst tests/unit/test_%.c,build/tests/unit_%,$(wildcard tests/unit/test_*.c))
 

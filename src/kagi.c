@@ -7,6 +7,9 @@
  * directory), pki_store.c (the SQLite inventory), pki_files.c (atomic file sets) and
  * pki_x509.c (OpenSSL). Exit status: 0 done, 1 failed (nothing changed), 2 usage error.
  */
+#include "kagi_bench.h"
+#include "kagi_test.h"
+#include "mschap.h"
 #include "codec.h"
 #include "pki.h"
 #include "pki_x509.h"
@@ -32,6 +35,10 @@ usage(FILE *fp)
 		    "  check [-d DIR]   check a kagid configuration directory (default: raddb)\n"
 		    "  cert COMMAND     certificate authority: init, issue, list, show, renew,\n"
 		    "                   revoke, export, crl (`kagi cert --help`)\n"
+		    "  test [OPTIONS]   one EAP authentication against a RADIUS server, as NAS\n"
+		    "                   and supplicant (`kagi test --help`)\n"
+		    "  bench [OPTIONS]  load-test a RADIUS server with concurrent EAP\n"
+		    "                   conversations (`kagi bench --help`)\n"
 		    "  help             this help\n"
 		    "\n"
 		    "Run `kagid --help` for the daemon.\n");
@@ -50,12 +57,31 @@ cmd_check(int argc, char **argv)
 		return 2;
 	}
 	if (codec_init("/usr/share/freeradius", err, sizeof(err)) < 0 ||
-	    conf_check(dir, err, sizeof(err)) < 0) {
+	    mschap_init(err, sizeof(err)) < 0 || conf_check(dir, err, sizeof(err)) < 0) {
 		fprintf(stderr, "Configuration error: %s\n", err);
 		return 1;
 	}
+	mschap_free();
 	codec_free();
 	return 0;
+}
+
+/* test and bench: the EAP peer needs the dictionaries and MS-CHAPv2's MD4/DES. */
+static int
+cmd_peer(int argc, char **argv, int (*fn)(int, char **))
+{
+	char err[512];
+	int rc;
+
+	if (codec_init("/usr/share/freeradius", err, sizeof(err)) < 0 ||
+	    mschap_init(err, sizeof(err)) < 0) {
+		fprintf(stderr, "kagi: %s\n", err);
+		return 2;
+	}
+	rc = fn(argc - 1, argv + 1);
+	mschap_free();
+	codec_free();
+	return rc;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -507,6 +533,14 @@ status_str(const struct pki_cert *c, time_t now)
 	return "valid";
 }
 
+/* " --dir DIR" when the PKI was named on the command line, for hints that can be pasted. */
+static char *
+dir_opt(TALLOC_CTX *ctx, const struct cert_args *a)
+{
+	return (a->given & OPT_DIR) ? talloc_asprintf(ctx, " --dir %s", a->dir)
+				    : talloc_strdup(ctx, "");
+}
+
 /* An absolute form of path for kagi.conf snippets (the path itself if that fails). */
 static const char *
 abs_path(const char *path, char *buf)
@@ -600,7 +634,9 @@ cert_init(TALLOC_CTX *ctx, const struct cert_args *a, time_t now)
 	printf("  CRL         %s/%s (empty, valid %u days)\n\n", a->dir, PKI_CRL_FILE,
 	       info.crl_days);
 	print_conf_ca(p);
-	printf("\nNext: kagi cert issue server NAME --dns NAME, then kagi cert issue client NAME\n");
+	printf("\nNext: kagi cert%s issue server NAME --dns NAME, then kagi cert%s issue client "
+	       "NAME\n",
+	       dir_opt(ctx, a), dir_opt(ctx, a));
 	return 0;
 }
 
@@ -652,7 +688,7 @@ cert_issue(TALLOC_CTX *ctx, struct pki *p, const struct cert_args *a, time_t now
 		       "        private_key = %s\n    }\n",
 		       abs_path(cert, ab), abs_path(key, bb));
 	else
-		printf("\nHand it over: kagi cert export %s\n", c->name);
+		printf("\nHand it over: kagi cert%s export %s\n", dir_opt(ctx, a), c->name);
 	return 0;
 }
 
@@ -770,7 +806,8 @@ cert_renew(TALLOC_CTX *ctx, struct pki *p, const struct cert_args *a, time_t now
 							 ? "is revoked (superseded); CRL rewritten"
 							 : "stays valid until it expires or is revoked");
 	if (c->kind == PKI_KIND_CLIENT)
-		printf("Hand the new one over: kagi cert export %s\n", c->name);
+		printf("Hand the new one over: kagi cert%s export %s\n", dir_opt(ctx, a),
+		       c->name);
 	return 0;
 }
 
@@ -938,6 +975,10 @@ main(int argc, char **argv)
 		return cmd_check(argc, argv);
 	if (strcmp(argv[1], "cert") == 0)
 		return cmd_cert(argc, argv);
+	if (strcmp(argv[1], "test") == 0)
+		return cmd_peer(argc, argv, kagi_test_main);
+	if (strcmp(argv[1], "bench") == 0)
+		return cmd_peer(argc, argv, kagi_bench_main);
 	fprintf(stderr, "kagi: unknown command \"%s\"\n", argv[1]);
 	usage(stderr);
 	return 2;

@@ -131,6 +131,12 @@ mschap_nt_hash(const char *password, uint8_t hash[16])
 			OPENSSL_cleanse(u16, sizeof(u16));
 			return -1;
 		}
+		/* Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
+		if ((n == 2 && cp < 0x80) || (n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (n == 4 && (cp < 0x10000 || cp > 0x10ffff))) {
+			OPENSSL_cleanse(u16, sizeof(u16));
+			return -1;
+		}
 		if (o + 4 > sizeof(u16)) {
 			OPENSSL_cleanse(u16, sizeof(u16));
 			return -1;
