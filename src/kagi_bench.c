@@ -47,7 +47,7 @@ struct conv {
 struct bench {
 	/* options */
 	const char *server, *port, *secret, *method, *identity, *anonymous, *password;
-	const char *ca, *cert, *key;
+	const char *ca, *cert, *key, *server_name;
 	int min_version, max_version;
 	unsigned concurrency, mtu, timeout_ms;
 	unsigned long count;
@@ -94,7 +94,8 @@ usage(FILE *fp)
 		"  -a, --server HOST -p, --port PORT -s, --secret SECRET (or env KAGI_SECRET)\n"
 		"  -m, --method M          tls, peap, peap-gtc, ttls-pap, ttls-mschapv2, ...\n"
 		"  -i, --identity NAME -A, --anonymous NAME -P, --password PW (or KAGI_PASSWORD)\n"
-		"      --ca FILE --cert FILE --key FILE --tls 1.2|1.3|any --mtu N\n"
+		"      --ca FILE --cert FILE --key FILE --server-name NAME --tls 1.2|1.3|any\n"
+		"      --mtu N             send Framed-MTU N\n"
 		"  -c, --concurrency N     conversations in flight (default 32)\n"
 		"  -n, --count N           stop after N authentications\n"
 		"  -d, --duration SEC      stop after SEC seconds (default 10 if no --count)\n"
@@ -477,6 +478,7 @@ kagi_bench_main(int argc, char **argv)
 		{"mtu", required_argument, NULL, 5},
 		{"resume", required_argument, NULL, 6},
 		{"json", no_argument, NULL, 7},
+		{"server-name", required_argument, NULL, 8},
 		{"concurrency", required_argument, NULL, 'c'},
 		{"count", required_argument, NULL, 'n'},
 		{"duration", required_argument, NULL, 'd'},
@@ -550,6 +552,9 @@ kagi_bench_main(int argc, char **argv)
 		case 7:
 			b->json = true;
 			break;
+		case 8:
+			b->server_name = optarg;
+			break;
 		case 'c':
 			b->concurrency = (unsigned)strtoul(optarg, NULL, 10);
 			break;
@@ -593,6 +598,7 @@ kagi_bench_main(int argc, char **argv)
 	b->pc.identity = b->identity;
 	b->pc.outer_identity = b->anonymous;
 	b->pc.password = b->password;
+	b->pc.server_name = b->server_name;
 	b->pc.fragment_size = b->mtu > 200 ? b->mtu - 14 : 1024;
 	b->pc.ssl_ctx = tls_client_ctx_new(b->ca, b->cert, b->key, b->min_version, b->max_version,
 					   err, sizeof(err));

@@ -50,7 +50,8 @@ PY
 }
 
 # kt_config [TLS_EXTRA] [LIMITS_EXTRA] [TOP_EXTRA]: write raddb/ for the test PKI.
-# The server uses pki/server.pem (RSA) unless KT_SERVER=ec is set.
+# The server uses pki/server.pem (RSA) unless KT_SERVER=ec is set. The eap section lists
+# KT_METHODS (default "tls"; e.g. "tls, peap, ttls") and then the lines in KT_EAP_EXTRA.
 kt_config() {
 	local tls_extra=${1:-} limits_extra=${2:-} top_extra=${3:-}
 	local srv=server
@@ -70,7 +71,8 @@ tls {
 $tls_extra
 }
 eap {
-    methods = { tls }
+    methods = { ${KT_METHODS:-tls} }
+${KT_EAP_EXTRA:-}
 }
 limits {
 $limits_extra
