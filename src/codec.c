@@ -413,11 +413,11 @@ codec_reply_code(const struct codec_reply *rep)
 	return (int)rep->packet->code;
 }
 
-int
-codec_reply_add(struct codec_reply *rep, unsigned attr, unsigned vendor, const void *data,
-		size_t len)
+/* Append one attribute to a packet's list; values too long for RADIUS are refused. */
+static int
+packet_add(RADIUS_PACKET *packet, unsigned attr, unsigned vendor, const void *data, size_t len)
 {
-	VALUE_PAIR *vp = fr_pair_afrom_num(rep->packet, attr, vendor);
+	VALUE_PAIR *vp = fr_pair_afrom_num(packet, attr, vendor);
 
 	if (!vp)
 		return -1;
@@ -429,8 +429,15 @@ codec_reply_add(struct codec_reply *rep, unsigned attr, unsigned vendor, const v
 		talloc_free(vp);
 		return -1;
 	}
-	fr_pair_add(&rep->packet->vps, vp);
+	fr_pair_add(&packet->vps, vp);
 	return 0;
+}
+
+int
+codec_reply_add(struct codec_reply *rep, unsigned attr, unsigned vendor, const void *data,
+		size_t len)
+{
+	return packet_add(rep->packet, attr, vendor, data, len);
 }
 
 int
@@ -582,20 +589,7 @@ fail:
 int
 codec_out_add(struct codec_out *o, unsigned attr, unsigned vendor, const void *data, size_t len)
 {
-	VALUE_PAIR *vp = fr_pair_afrom_num(o->packet, attr, vendor);
-
-	if (!vp)
-		return -1;
-	if (vp->da->type == PW_TYPE_STRING)
-		fr_pair_value_bstrncpy(vp, data, len);
-	else
-		fr_pair_value_memcpy(vp, data, len);
-	if (!value_fits(vp)) {
-		talloc_free(vp);
-		return -1;
-	}
-	fr_pair_add(&o->packet->vps, vp);
-	return 0;
+	return packet_add(o->packet, attr, vendor, data, len);
 }
 
 int

@@ -95,8 +95,8 @@ eap_packet_check(const uint8_t *eap, size_t len, size_t *eap_len)
 	return NULL;
 }
 
-static int
-eap_build(TALLOC_CTX *ctx, uint8_t code, uint8_t id, int type, const uint8_t *data, size_t len,
+int
+eap_packet_build(TALLOC_CTX *ctx, uint8_t code, uint8_t id, int type, const uint8_t *data, size_t len,
 	  struct eap_buf *out)
 {
 	size_t total = EAP_HDR_LEN + (type >= 0 ? 1 + len : 0);
@@ -122,7 +122,7 @@ eap_build(TALLOC_CTX *ctx, uint8_t code, uint8_t id, int type, const uint8_t *da
 int
 eap_failure(TALLOC_CTX *ctx, uint8_t id, struct eap_buf *out)
 {
-	return eap_build(ctx, EAP_CODE_FAILURE, id, -1, NULL, 0, out);
+	return eap_packet_build(ctx, EAP_CODE_FAILURE, id, -1, NULL, 0, out);
 }
 
 /* Build and remember the next Request for the method's type-data. */
@@ -132,7 +132,7 @@ send_request(struct eap_session *s, TALLOC_CTX *ctx, uint8_t id, struct eap_buf 
 {
 	struct eap_buf req;
 
-	if (eap_build(s, EAP_CODE_REQUEST, id, s->method->type, td->data, td->len, &req) < 0) {
+	if (eap_packet_build(s, EAP_CODE_REQUEST, id, s->method->type, td->data, td->len, &req) < 0) {
 		session_set_reason(s, "out of memory");
 		return EAP_STEP_FAIL;
 	}
@@ -305,7 +305,7 @@ eap_continue(struct eap_session *s, TALLOC_CTX *ctx, const uint8_t *eap, size_t 
 		break;
 	case EAP_STEP_SUCCESS:
 		/* RFC 3748 §4.2: Success carries the identifier of the Response it answers. */
-		if (eap_build(ctx, EAP_CODE_SUCCESS, id, -1, NULL, 0, out) < 0) {
+		if (eap_packet_build(ctx, EAP_CODE_SUCCESS, id, -1, NULL, 0, out) < 0) {
 			session_set_reason(s, "out of memory");
 			step = fail(s, ctx, id, out);
 		} else {

@@ -89,6 +89,13 @@ enum eap_step eap_start(struct eap_session *s, TALLOC_CTX *ctx, const uint8_t *e
 enum eap_step eap_continue(struct eap_session *s, TALLOC_CTX *ctx, const uint8_t *eap,
 			   size_t len, struct eap_buf *out);
 
+/*
+ * eap_packet_build - an EAP packet: code, id, and (type >= 0) type and data. Child of ctx.
+ * 0 or -1.
+ */
+int eap_packet_build(TALLOC_CTX *ctx, uint8_t code, uint8_t id, int type, const uint8_t *data,
+		     size_t len, struct eap_buf *out);
+
 /* eap_failure - an EAP-Failure packet for id (child of ctx). */
 int eap_failure(TALLOC_CTX *ctx, uint8_t id, struct eap_buf *out);
 

@@ -144,35 +144,12 @@ peer_new(TALLOC_CTX *ctx, const struct peer_config *cfg, SSL_SESSION *session)
 	return p;
 }
 
-static int
-build(TALLOC_CTX *ctx, uint8_t code, uint8_t id, int type, const uint8_t *data, size_t len,
-      struct eap_buf *out)
-{
-	size_t total = 4 + (type >= 0 ? 1 : 0) + len;
-
-	if (total > 0xffff)
-		return -1;
-	out->data = talloc_array(ctx, uint8_t, total);
-	if (!out->data)
-		return -1;
-	out->data[0] = code;
-	out->data[1] = id;
-	out->data[2] = (uint8_t)(total >> 8);
-	out->data[3] = (uint8_t)total;
-	if (type >= 0)
-		out->data[4] = (uint8_t)type;
-	if (len)
-		memcpy(out->data + total - len, data, len);
-	out->len = total;
-	return 0;
-}
-
 int
 peer_identity(struct peer *p, TALLOC_CTX *ctx, struct eap_buf *out)
 {
 	const char *id = p->cfg->outer_identity ? p->cfg->outer_identity : p->cfg->identity;
 
-	return build(ctx, EAP_CODE_RESPONSE, 0, EAP_TYPE_IDENTITY, (const uint8_t *)id,
+	return eap_packet_build(ctx, EAP_CODE_RESPONSE, 0, EAP_TYPE_IDENTITY, (const uint8_t *)id,
 		     strlen(id), out);
 }
 
@@ -194,7 +171,7 @@ respond_tls(struct peer *p, TALLOC_CTX *ctx, uint8_t id, struct eap_buf *out)
 		r = tls_frame_next(ctx, &p->frame, 0, &td);
 	else
 		r = tls_frame_ack(ctx, 0, &td);
-	if (r < 0 || build(ctx, EAP_CODE_RESPONSE, id, p->type, td.data, td.len, out) < 0)
+	if (r < 0 || eap_packet_build(ctx, EAP_CODE_RESPONSE, id, p->type, td.data, td.len, out) < 0)
 		return fail(p, "out of memory");
 	talloc_free(td.data);
 	return PEER_CONTINUE;
@@ -234,7 +211,7 @@ inner_eap(struct peer *p, TALLOC_CTX *ctx, const uint8_t *req, size_t len, struc
 	id = req[1];
 	type = req[4];
 	if (type == EAP_TYPE_IDENTITY)
-		return build(ctx, EAP_CODE_RESPONSE, id, EAP_TYPE_IDENTITY,
+		return eap_packet_build(ctx, EAP_CODE_RESPONSE, id, EAP_TYPE_IDENTITY,
 			     (const uint8_t *)p->cfg->identity, strlen(p->cfg->identity), out) < 0
 			       ? fail(p, "out of memory")
 			       : PEER_CONTINUE;
@@ -243,7 +220,7 @@ inner_eap(struct peer *p, TALLOC_CTX *ctx, const uint8_t *req, size_t len, struc
 	    (p->cfg->inner == INNER_GTC || p->cfg->inner == INNER_EAP_GTC)) {
 		p->inner_ok = true;
 		trace(p, "inner EAP-GTC: sending the password");
-		return build(ctx, EAP_CODE_RESPONSE, id, EAP_TYPE_GTC,
+		return eap_packet_build(ctx, EAP_CODE_RESPONSE, id, EAP_TYPE_GTC,
 			     (const uint8_t *)p->cfg->password, strlen(p->cfg->password), out) < 0
 			       ? fail(p, "out of memory")
 			       : PEER_CONTINUE;
@@ -278,7 +255,7 @@ inner_eap(struct peer *p, TALLOC_CTX *ctx, const uint8_t *req, size_t len, struc
 			resp[3] = (uint8_t)(4 + blen);
 			memcpy(resp + 4, body, blen);
 			trace(p, "inner EAP-MSCHAPv2: -> Response");
-			return build(ctx, EAP_CODE_RESPONSE, id, EAP_TYPE_MSCHAPV2, resp, 4 + blen,
+			return eap_packet_build(ctx, EAP_CODE_RESPONSE, id, EAP_TYPE_MSCHAPV2, resp, 4 + blen,
 				     out) < 0
 				       ? fail(p, "out of memory")
 				       : PEER_CONTINUE;
@@ -296,7 +273,7 @@ inner_eap(struct peer *p, TALLOC_CTX *ctx, const uint8_t *req, size_t len, struc
 			p->have_isk = true;
 			p->inner_ok = true;
 			trace(p, "inner EAP-MSCHAPv2: server authenticated, -> Success");
-			return build(ctx, EAP_CODE_RESPONSE, id, EAP_TYPE_MSCHAPV2, &op, 1, out) < 0
+			return eap_packet_build(ctx, EAP_CODE_RESPONSE, id, EAP_TYPE_MSCHAPV2, &op, 1, out) < 0
 				       ? fail(p, "out of memory")
 				       : PEER_CONTINUE;
 		}
@@ -306,7 +283,7 @@ inner_eap(struct peer *p, TALLOC_CTX *ctx, const uint8_t *req, size_t len, struc
 			snprintf(p->err, sizeof(p->err), "MS-CHAPv2 Failure: %.*s",
 				 (int)(dl > 4 ? (dl - 4 > 80 ? 80 : dl - 4) : 0),
 				 dl > 4 ? (const char *)d + 4 : "");
-			return build(ctx, EAP_CODE_RESPONSE, id, EAP_TYPE_MSCHAPV2, &op, 1, out) < 0
+			return eap_packet_build(ctx, EAP_CODE_RESPONSE, id, EAP_TYPE_MSCHAPV2, &op, 1, out) < 0
 				       ? fail(p, "out of memory")
 				       : PEER_CONTINUE;
 		}
@@ -318,7 +295,7 @@ inner_eap(struct peer *p, TALLOC_CTX *ctx, const uint8_t *req, size_t len, struc
 				       : EAP_TYPE_MSCHAPV2;
 
 		trace(p, "inner Nak: server proposed type %u, we want %u", type, want);
-		return build(ctx, EAP_CODE_RESPONSE, id, EAP_TYPE_NAK, &want, 1, out) < 0
+		return eap_packet_build(ctx, EAP_CODE_RESPONSE, id, EAP_TYPE_NAK, &want, 1, out) < 0
 			       ? fail(p, "out of memory")
 			       : PEER_CONTINUE;
 	}
@@ -469,7 +446,7 @@ ttls_phase2(struct peer *p, TALLOC_CTX *ctx, uint8_t id, struct eap_buf *out)
 	} else {
 		struct eap_buf ident = {NULL, 0};
 
-		if (build(ctx, EAP_CODE_RESPONSE, 0, EAP_TYPE_IDENTITY, (const uint8_t *)user,
+		if (eap_packet_build(ctx, EAP_CODE_RESPONSE, 0, EAP_TYPE_IDENTITY, (const uint8_t *)user,
 			  strlen(user), &ident) < 0)
 			return fail(p, "out of memory");
 		r = ttls_avp_append(ctx, &avps, &alen, 79, 0, ident.data, ident.len);
@@ -574,7 +551,7 @@ method_request(struct peer *p, TALLOC_CTX *ctx, uint8_t id, const uint8_t *td, s
 	case FRAME_RX_MORE: {
 		static const uint8_t ack[1] = {0};
 
-		return build(ctx, EAP_CODE_RESPONSE, id, p->type, ack, 1, out) < 0
+		return eap_packet_build(ctx, EAP_CODE_RESPONSE, id, p->type, ack, 1, out) < 0
 			       ? fail(p, "out of memory")
 			       : PEER_CONTINUE;
 	}
@@ -686,7 +663,7 @@ peer_process(struct peer *p, TALLOC_CTX *ctx, const uint8_t *eap, size_t len,
 	if (eap[4] != p->type) {
 		trace(p, "EAP: server proposes %s, -> Nak(%s)", eap_type_name(eap[4]),
 		      eap_type_name(p->type));
-		return build(ctx, EAP_CODE_RESPONSE, eap[1], EAP_TYPE_NAK, &p->type, 1, out) < 0
+		return eap_packet_build(ctx, EAP_CODE_RESPONSE, eap[1], EAP_TYPE_NAK, &p->type, 1, out) < 0
 			       ? fail(p, "out of memory")
 			       : PEER_CONTINUE;
 	}

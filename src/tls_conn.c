@@ -187,9 +187,9 @@ note_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void 
 	OPENSSL_free(ptr);
 }
 
-struct tls_conn *
-tls_conn_new(TALLOC_CTX *ctx, struct tls_server *srv, bool want_client_cert, char *err,
-	     size_t errlen)
+/* An SSL object on ctx_ssl with two memory BIOs, owned by a new talloc'd tls_conn. */
+static struct tls_conn *
+conn_create(TALLOC_CTX *ctx, SSL_CTX *ssl_ctx, char *err, size_t errlen)
 {
 	struct tls_conn *c = talloc_zero(ctx, struct tls_conn);
 
@@ -197,7 +197,7 @@ tls_conn_new(TALLOC_CTX *ctx, struct tls_server *srv, bool want_client_cert, cha
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	c->ssl = SSL_new(tls_server_ssl_ctx(srv));
+	c->ssl = SSL_new(ssl_ctx);
 	c->rbio = BIO_new(BIO_s_mem());
 	c->wbio = BIO_new(BIO_s_mem());
 	if (!c->ssl || !c->rbio || !c->wbio) {
@@ -213,8 +213,19 @@ tls_conn_new(TALLOC_CTX *ctx, struct tls_server *srv, bool want_client_cert, cha
 	/* An empty read is "no data yet", not EOF. */
 	BIO_set_mem_eof_return(c->rbio, -1);
 	SSL_set_bio(c->ssl, c->rbio, c->wbio);
-	SSL_set_accept_state(c->ssl);
 	SSL_set_app_data(c->ssl, c);
+	return c;
+}
+
+struct tls_conn *
+tls_conn_new(TALLOC_CTX *ctx, struct tls_server *srv, bool want_client_cert, char *err,
+	     size_t errlen)
+{
+	struct tls_conn *c = conn_create(ctx, tls_server_ssl_ctx(srv), err, errlen);
+
+	if (!c)
+		return NULL;
+	SSL_set_accept_state(c->ssl);
 	/* PEAP and TTLS authenticate the user inside the tunnel: no certificate request. */
 	if (want_client_cert)
 		SSL_set_verify(c->ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
@@ -266,29 +277,11 @@ struct tls_conn *
 tls_conn_new_client(TALLOC_CTX *ctx, SSL_CTX *cctx, const char *server_name,
 		    SSL_SESSION *session, char *err, size_t errlen)
 {
-	struct tls_conn *c = talloc_zero(ctx, struct tls_conn);
+	struct tls_conn *c = conn_create(ctx, cctx, err, errlen);
 
-	if (!c) {
-		snprintf(err, errlen, "out of memory");
+	if (!c)
 		return NULL;
-	}
-	c->ssl = SSL_new(cctx);
-	c->rbio = BIO_new(BIO_s_mem());
-	c->wbio = BIO_new(BIO_s_mem());
-	if (!c->ssl || !c->rbio || !c->wbio) {
-		BIO_free(c->rbio);
-		BIO_free(c->wbio);
-		SSL_free(c->ssl);
-		talloc_free(c);
-		snprintf(err, errlen, "cannot create TLS connection");
-		ERR_clear_error();
-		return NULL;
-	}
-	talloc_set_destructor(c, conn_free);
-	BIO_set_mem_eof_return(c->rbio, -1);
-	SSL_set_bio(c->ssl, c->rbio, c->wbio);
 	SSL_set_connect_state(c->ssl);
-	SSL_set_app_data(c->ssl, c);
 	SSL_set_verify(c->ssl, SSL_VERIFY_PEER, verify_cb);
 	if (server_name && SSL_set1_host(c->ssl, server_name) != 1) {
 		snprintf(err, errlen, "bad server name %s", server_name);
