@@ -129,7 +129,13 @@ static cfg_opt_t rule_opts[] = {
 	CFG_END(),
 };
 
+static cfg_opt_t group_opts[] = {
+	CFG_STR("reply", NULL, CFGF_NODEFAULT),
+	CFG_END(),
+};
+
 static cfg_opt_t users_opts[] = {
+	CFG_SEC("group", group_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 	CFG_SEC("user", user_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 	CFG_SEC("certificate", rule_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 	CFG_END(),
@@ -679,6 +685,21 @@ load_users(struct conf *c, char *err, size_t errlen)
 
 	if (!cfg)
 		return -1;
+	n = cfg_size(cfg, "group");
+	c->groups = talloc_zero_array(c, struct group_entry, n ? n : 1);
+	for (i = 0; i < n; i++) {
+		cfg_t *sec = cfg_getnsec(cfg, "group", i);
+		struct group_entry *g = &c->groups[i];
+
+		g->name = talloc_strdup(c, cfg_title(sec));
+		g->reply = codec_pairs_parse(c, cfg_getstr(sec, "reply"), perr, sizeof(perr));
+		if (!g->reply) {
+			snprintf(err, errlen, "users: group %s: %s", g->name, perr);
+			goto out;
+		}
+	}
+	c->n_groups = n;
+
 	n = cfg_size(cfg, "user");
 	c->users = talloc_zero_array(c, struct user_entry, n ? n : 1);
 	c->n_users = n; /* zeroed entries: the destructor can wipe a partial load */
@@ -702,8 +723,24 @@ load_users(struct conf *c, char *err, size_t errlen)
 			unsigned g;
 
 			u->groups = talloc_array(c, char *, u->n_groups);
-			for (g = 0; g < u->n_groups; g++)
-				u->groups[g] = talloc_strdup(c, cfg_getnstr(sec, "groups", g));
+			u->group_replies = talloc_array(c, const struct codec_pairs *, u->n_groups);
+			for (g = 0; g < u->n_groups; g++) {
+				const char *gn = cfg_getnstr(sec, "groups", g);
+				unsigned k;
+
+				u->groups[g] = talloc_strdup(c, gn);
+				for (k = 0; k < c->n_groups; k++)
+					if (strcmp(c->groups[k].name, gn) == 0)
+						break;
+				if (k == c->n_groups) {
+					snprintf(err, errlen,
+						 "users: user %s: group %s is not defined (add a "
+						 "`group %s { }` block)",
+						 u->name, gn, gn);
+					goto out;
+				}
+				u->group_replies[g] = c->groups[k].reply;
+			}
 		}
 		u->reply = codec_pairs_parse(c, cfg_getstr(sec, "reply"), perr, sizeof(perr));
 		if (!u->reply) {

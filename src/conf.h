@@ -65,6 +65,13 @@ struct user_entry {
 	uint8_t nt_hash[16];
 	char **groups;
 	unsigned n_groups;
+	const struct codec_pairs **group_replies; /* the groups' reply lists, in order */
+	struct codec_pairs *reply;
+};
+
+/* A `group NAME { reply = "..." }` entry in raddb/users. */
+struct group_entry {
+	char *name;
 	struct codec_pairs *reply;
 };
 
@@ -127,6 +134,8 @@ struct conf {
 	unsigned n_rules;
 	struct user_entry *users; /* sorted by lower-cased name */
 	unsigned n_users;
+	struct group_entry *groups;
+	unsigned n_groups;
 };
 
 /*

@@ -60,7 +60,7 @@ gtc_process(struct eap_session *s, const uint8_t *data, size_t len, struct eap_b
 		session_set_reason(s, "wrong password");
 		return EAP_STEP_FAIL;
 	}
-	s->reply_user = u->reply;
+	s->user = u;
 	session_trace(s, "EAP-GTC: password ok for \"%s\"", s->identity);
 	return EAP_STEP_SUCCESS;
 }

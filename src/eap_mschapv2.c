@@ -146,7 +146,7 @@ handle_response(struct eap_session *s, struct eap_mschapv2 *d, const uint8_t *da
 	 */
 	mschap_mppe_keys(u->nt_hash, nt_response, s->isk + 16, s->isk);
 	s->have_isk = true;
-	s->reply_user = u->reply;
+	s->user = u;
 	snprintf(msg, sizeof(msg), "%s M=OK", auth_resp);
 	OPENSSL_cleanse(auth_resp, sizeof(auth_resp));
 	d->st = MS_SUCCESS_SENT;

@@ -75,7 +75,7 @@ handshake_done(struct eap_session *s, struct eap_tls *d, struct eap_buf *out)
 		return EAP_STEP_FAIL;
 	}
 	s->reply_rule = po.rule ? po.rule->reply : NULL;
-	s->reply_user = po.user ? po.user->reply : NULL;
+	s->user = po.user;
 	session_trace(s, "EAP-TLS: certificate accepted for \"%s\" (rule %s)", s->identity,
 		      po.rule ? po.rule->name : "built-in: identity = SAN or CN");
 

@@ -117,7 +117,7 @@ do_pap(struct eap_session *s, struct eap_ttls *d, const struct ttls_avp *pw, str
 		session_set_reason(s, "wrong password");
 		return EAP_STEP_FAIL;
 	}
-	s->reply_user = u->reply;
+	s->user = u;
 	session_trace(s, "EAP-TTLS: PAP password ok for \"%s\"", s->identity);
 	return finish(s, d, NULL, 0, out);
 }
@@ -161,7 +161,7 @@ do_mschapv2(struct eap_session *s, struct eap_ttls *d, const struct ttls_avps *a
 		session_set_reason(s, "wrong password");
 		return EAP_STEP_FAIL;
 	}
-	s->reply_user = u->reply;
+	s->user = u;
 	{
 		uint8_t val[1 + 42];
 

@@ -62,7 +62,7 @@ tunnel_resume_user(struct eap_session *s, const char *note)
 		session_set_reason(s, "%s", reason);
 		return false;
 	}
-	s->reply_user = u->reply;
+	s->user = u;
 	return true;
 }
 
@@ -70,6 +70,6 @@ void
 tunnel_inner_done(struct eap_session *s, const struct eap_session *inner)
 {
 	tunnel_set_identity(s, inner->identity);
-	s->reply_user = inner->reply_user;
+	s->user = inner->user;
 	s->inner_method = inner->method ? inner->method->name : NULL;
 }

@@ -308,8 +308,17 @@ build_accept(TALLOC_CTX *ctx, struct codec_request *req, struct eap_session *s,
 			codec_reply_add(rep, CODEC_ATTR_EAP_KEY_NAME, 0, s->session_id,
 					s->session_id_len);
 	}
-	if (codec_reply_add_pairs(rep, s->reply_rule) < 0 ||
-	    codec_reply_add_pairs(rep, s->reply_user) < 0)
+	/* Most specific first: the user, its groups in order, then the certificate rule. */
+	if (s->user) {
+		unsigned g;
+
+		if (codec_reply_add_pairs(rep, s->user->reply) < 0)
+			return NULL;
+		for (g = 0; g < s->user->n_groups; g++)
+			if (codec_reply_add_pairs(rep, s->user->group_replies[g]) < 0)
+				return NULL;
+	}
+	if (codec_reply_add_pairs(rep, s->reply_rule) < 0)
 		return NULL;
 	return rep;
 }

@@ -66,7 +66,7 @@ struct eap_session {
 	bool resumed;
 	struct cert_facts *cert; /* child; set once the peer certificate is known */
 	const struct codec_pairs *reply_rule;
-	const struct codec_pairs *reply_user;
+	const struct user_entry *user; /* users entry authorized (its and its groups' replies) */
 	bool have_isk; /* inner methods: MS-CHAPv2 keys for PEAP crypto binding */
 	uint8_t isk[32];
 	bool have_keys;

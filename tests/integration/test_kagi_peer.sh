@@ -6,8 +6,12 @@ set -u
 . "$(dirname "$0")/lib.sh"
 kt_init
 cat >"$KT_DIR/raddb/users" <<'USERS'
+group staff {
+    reply = "Session-Timeout = 3600"
+}
 user alice {
     password = "peer-test-Pass-1"
+    groups = { staff }
     reply = "Filter-Id = \"peer-ok\""
 }
 USERS
@@ -30,7 +34,7 @@ for m in tls peap peap-gtc ttls-pap ttls-mschapv2 ttls-eap-mschapv2 ttls-eap-gtc
 		fi
 	done
 done
-if grep -q 'Filter-Id = "peer-ok"' "$KT_DIR/t.out"; then kt_ok kagi-test-reply-attributes
+if grep -q 'Filter-Id = "peer-ok"' "$KT_DIR/t.out" && grep -q 'Session-Timeout = 3600' "$KT_DIR/t.out"; then kt_ok kagi-test-reply-attributes
 else kt_fail kagi-test-reply-attributes "reply attributes not printed"; fi
 
 # Failures: wrong password, wrong secret, untrusted server name.
