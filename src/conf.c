@@ -676,7 +676,8 @@ wipe_user_secrets(cfg_t *cfg)
 }
 
 static int
-load_users(struct conf *c, char *err, size_t errlen)
+load_users(struct conf *c, char *err, size_t errlen, void (*warn)(void *, const char *),
+	   void *arg)
 {
 	cfg_t *cfg = parse_file(c->dir, "users", users_opts, false, err, errlen);
 	unsigned i, n;
@@ -732,14 +733,17 @@ load_users(struct conf *c, char *err, size_t errlen)
 				for (k = 0; k < c->n_groups; k++)
 					if (strcmp(c->groups[k].name, gn) == 0)
 						break;
-				if (k == c->n_groups) {
-					snprintf(err, errlen,
-						 "users: user %s: group %s is not defined (add a "
-						 "`group %s { }` block)",
+				/* A group without a block is a label only: allowed, but said. */
+				u->group_replies[g] = k < c->n_groups ? c->groups[k].reply : NULL;
+				if (k == c->n_groups && warn) {
+					char msg[300];
+
+					snprintf(msg, sizeof(msg),
+						 "users: user %s: group %s has no `group %s { }` block "
+						 "(no reply attributes from it)",
 						 u->name, gn, gn);
-					goto out;
+					warn(arg, msg);
 				}
-				u->group_replies[g] = c->groups[k].reply;
 			}
 		}
 		u->reply = codec_pairs_parse(c, cfg_getstr(sec, "reply"), perr, sizeof(perr));
@@ -824,7 +828,7 @@ conf_load(TALLOC_CTX *ctx, const char *dir, char *err, size_t errlen,
 	c->generation = ++generation;
 
 	if (load_main(c, err, errlen) < 0 || load_clients(c, err, errlen, warn, arg) < 0 ||
-	    load_users(c, err, errlen) < 0)
+	    load_users(c, err, errlen, warn, arg) < 0)
 		goto fail;
 	if (c->n_clients == 0 && warn)
 		warn(arg, "clients.conf defines no client: every request will be dropped");

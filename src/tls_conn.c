@@ -14,6 +14,8 @@
 #include <string.h>
 
 struct tls_conn {
+	unsigned char resumed_id[SSL_MAX_SSL_SESSION_ID_LENGTH];
+	unsigned resumed_idlen;
 	SSL *ssl;
 	BIO *rbio; /* records from the peer (owned by ssl) */
 	BIO *wbio; /* records to the peer (owned by ssl) */
@@ -176,6 +178,21 @@ msg_cb(int write_p, int version, int content_type, const void *buf, size_t len, 
 
 static int sess_note_idx = -1;
 
+/* A session duplicated by OpenSSL (TLS 1.3 ticket after a resumption) gets its own note. */
+static int
+note_dup(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, void **from_d, int idx, long argl,
+	 void *argp)
+{
+	(void)to;
+	(void)from;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	if (*(char **)from_d)
+		*(char **)from_d = OPENSSL_strdup(*(char **)from_d);
+	return 1;
+}
+
 static void
 note_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
 {
@@ -233,7 +250,7 @@ tls_conn_new(TALLOC_CTX *ctx, struct tls_server *srv, bool want_client_cert, cha
 	else
 		SSL_set_verify(c->ssl, SSL_VERIFY_NONE, NULL);
 	if (sess_note_idx < 0)
-		sess_note_idx = SSL_SESSION_get_ex_new_index(0, "kagi note", NULL, NULL, note_free);
+		sess_note_idx = SSL_SESSION_get_ex_new_index(0, "kagi note", NULL, note_dup, note_free);
 	c->cache = tls_server_cache(srv);
 	return c;
 }
@@ -387,8 +404,24 @@ tls_conn_handshake(struct tls_conn *c)
 
 	ERR_clear_error();
 	r = SSL_do_handshake(c->ssl);
-	if (r == 1)
+	if (r == 1) {
+		/*
+		 * Remember which cached session was resumed: a new ticket replaces the SSL's
+		 * session, and a refused resumption must remove the original from the cache.
+		 */
+		SSL_SESSION *s = SSL_get_session(c->ssl);
+
+		if (s && SSL_session_reused(c->ssl) && !c->resumed_idlen) {
+			unsigned len;
+			const unsigned char *id = SSL_SESSION_get_id(s, &len);
+
+			if (len <= sizeof(c->resumed_id)) {
+				memcpy(c->resumed_id, id, len);
+				c->resumed_idlen = len;
+			}
+		}
 		return TLS_STEP_DONE;
+	}
 	e = SSL_get_error(c->ssl, r);
 	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
 		return TLS_STEP_CONTINUE;
@@ -689,11 +722,13 @@ tls_conn_commit_session(struct tls_conn *c, time_t now)
 		return;
 	if (c->note && sess_note_idx >= 0) {
 		char *copy = OPENSSL_strdup(c->note);
+		char *old = SSL_SESSION_get_ex_data(c->pending, sess_note_idx);
 
 		if (!copy || !SSL_SESSION_set_ex_data(c->pending, sess_note_idx, copy)) {
 			OPENSSL_free(copy);
 			return; /* without its note the session must not be resumable */
 		}
+		OPENSSL_free(old);
 	}
 	tls_cache_put(c->cache, c->pending, now);
 	SSL_SESSION_free(c->pending);
@@ -707,7 +742,11 @@ tls_conn_forget_session(struct tls_conn *c)
 	const unsigned char *id;
 	unsigned len;
 
-	if (!s || !c->cache)
+	if (!c->cache)
+		return;
+	if (c->resumed_idlen)
+		tls_cache_remove(c->cache, c->resumed_id, c->resumed_idlen);
+	if (!s)
 		return;
 	id = SSL_SESSION_get_id(s, &len);
 	tls_cache_remove(c->cache, id, len);
