@@ -32,20 +32,13 @@ tls_base_init(struct eap_session *s, void *ctx, struct tls_base *b, const char *
 	      uint8_t type, uint8_t flags, bool want_client_cert, struct eap_buf *out)
 {
 	const struct conf_tls *cfg = &s->conf->tls;
-	char err[256];
 
+	(void)ctx;
 	memset(b, 0, sizeof(*b));
 	b->name = name;
 	b->type = type;
 	b->flags = flags;
-	b->conn = tls_conn_new(ctx, s->conf->tls_server, want_client_cert, err, sizeof(err));
-	if (!b->conn) {
-		session_set_reason(s, "%s", err);
-		return -1;
-	}
-	tls_conn_set_eap_type(b->conn, type);
-	if (s->trace)
-		tls_conn_set_trace(b->conn, s->trace, s->trace_arg);
+	b->want_client_cert = want_client_cert;
 	tls_frame_init(&b->frame, cfg->fragment_size, s->framed_mtu, cfg->max_message_size);
 	b->st = TB_START;
 	session_trace(s, "EAP-%s: -> Start (fragment size %zu)", name, b->frame.frag_size);
@@ -157,6 +150,19 @@ tls_base_process(struct eap_session *s, void *ctx, struct tls_base *b, const uin
 	}
 	if (b->st == TB_ALERT)
 		return TB_EV_FAIL; /* the peer answered our alert; the reason stands */
+	if (!b->conn) {
+		char err[256];
+
+		b->conn = tls_conn_new(ctx, s->conf->tls_server, b->want_client_cert, err,
+				       sizeof(err));
+		if (!b->conn) {
+			session_set_reason(s, "%s", err);
+			return TB_EV_FAIL;
+		}
+		tls_conn_set_eap_type(b->conn, b->type);
+		if (s->trace)
+			tls_conn_set_trace(b->conn, s->trace, s->trace_arg);
+	}
 	if (tls_conn_push(b->conn, b->frame.in, b->frame.in_len) < 0) {
 		session_set_reason(s, "out of memory");
 		return TB_EV_FAIL;

@@ -29,6 +29,7 @@ struct tls_base {
 	enum tls_base_state st;
 	uint8_t type;  /* EAP type */
 	uint8_t flags; /* version bits carried in every request (PEAP, TTLS) */
+	bool want_client_cert;
 	const char *name;
 };
 
@@ -41,8 +42,10 @@ enum tls_base_event {
 };
 
 /*
- * tls_base_init - create the TLS connection (with or without a client-certificate request)
- * and put the Start request in out. ctx owns the buffers (the method state). 0 or -1.
+ * tls_base_init - put the Start request in out. The TLS connection (with or without a
+ * client-certificate request) is created when the ClientHello arrives, so a conversation that
+ * never gets past the Start costs no TLS state. ctx owns the buffers (the method state).
+ * 0 or -1.
  */
 int tls_base_init(struct eap_session *s, void *ctx, struct tls_base *b, const char *name,
 		  uint8_t type, uint8_t flags, bool want_client_cert, struct eap_buf *out);
