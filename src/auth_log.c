@@ -7,11 +7,13 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 
 struct auth_log {
 	FILE *fp;
 	bool own;
+	bool syslog;
 	char *path;
 };
 
@@ -46,6 +48,13 @@ auth_log_open(TALLOC_CTX *ctx, const char *path, char *err, size_t errlen)
 	}
 	talloc_set_destructor(l, log_free);
 	return l;
+}
+
+void
+auth_log_to_syslog(struct auth_log *l)
+{
+	if (!l->own)
+		l->syslog = true;
 }
 
 const char *
@@ -130,6 +139,11 @@ auth_log_write(struct auth_log *l, const struct auth_record *r)
 
 	if (!line)
 		return;
+	if (l->syslog) {
+		syslog(LOG_INFO, "%s", line);
+		talloc_free(line);
+		return;
+	}
 	fprintf(l->fp, "%s\n", line);
 	fflush(l->fp);
 	talloc_free(line);

@@ -39,6 +39,11 @@ const char *auth_log_path(const struct auth_log *l);
 /* auth_log_format - the JSON line (no newline) into a talloc string; NULL on failure. */
 char *auth_log_format(TALLOC_CTX *ctx, const struct auth_record *r);
 
+/*
+ * auth_log_to_syslog - a daemon has no stdout: send the lines of a "-" log to syslog instead.
+ */
+void auth_log_to_syslog(struct auth_log *l);
+
 /* auth_log_write - append one line and flush. */
 void auth_log_write(struct auth_log *l, const struct auth_record *r);
 

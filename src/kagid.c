@@ -105,6 +105,7 @@ main(int argc, char **argv)
 			return 1;
 		}
 		log_init(false, true);
+		server_daemonized(srv);
 	}
 	ret = server_run(srv) == 0 ? 0 : 1;
 	talloc_free(srv);

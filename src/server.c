@@ -44,6 +44,7 @@ struct server {
 	struct dupcache *dups;
 	struct tls_cache *tls_cache;
 	struct auth_log *auth_log;
+	bool daemon;
 	int fds[16];
 	unsigned n_fds;
 	uint64_t now_ms;
@@ -577,6 +578,13 @@ fail:
 	return NULL;
 }
 
+void
+server_daemonized(struct server *srv)
+{
+	srv->daemon = true;
+	auth_log_to_syslog(srv->auth_log);
+}
+
 int
 server_reload(struct server *srv, char *err, size_t errlen)
 {
@@ -601,6 +609,8 @@ server_reload(struct server *srv, char *err, size_t errlen)
 	if (al) {
 		talloc_free(srv->auth_log);
 		srv->auth_log = al;
+		if (srv->daemon)
+			auth_log_to_syslog(al);
 	}
 	return 0;
 }

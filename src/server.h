@@ -30,6 +30,9 @@ struct server *server_new(TALLOC_CTX *ctx, const char *dir, bool debug, char *er
  */
 int server_reload(struct server *srv, char *err, size_t errlen);
 
+/* server_daemonized - kagid left the terminal: "-" logs go to syslog from now on. */
+void server_daemonized(struct server *srv);
+
 /* server_run - the event loop until SIGTERM/SIGINT; SIGHUP reloads. 0 on a clean stop. */
 int server_run(struct server *srv);
 
