@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -618,8 +619,14 @@ server_reload(struct server *srv, char *err, size_t errlen)
 static void
 server_tick(struct server *srv)
 {
+	unsigned before = session_count(srv->sessions);
+
 	session_expire(srv->sessions, srv->now_ms,
 		       (uint64_t)srv->conf->limits.session_timeout * 1000);
+	/* After a flood of abandoned conversations, give the memory back to the system. */
+	if (before - session_count(srv->sessions) >= 1000 ||
+	    (before && session_count(srv->sessions) == 0 && before >= 100))
+		malloc_trim(0);
 	dupcache_expire(srv->dups, srv->now_ms);
 	tls_cache_expire(srv->tls_cache, time(NULL));
 }
