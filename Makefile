@@ -113,3 +113,9 @@ check: deps all asan unit
 
 clean:
 	rm -rf build bin
+
+# make bench: kagid against FreeRADIUS and hostapd on loopback, in a private network namespace
+# (bench/README.md). BENCH_SECONDS=10 per cell; writes bench/RESULTS.md.
+.PHONY: bench
+bench: deps all
+	bash bench/run.sh

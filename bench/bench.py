@@ -1,0 +1,910 @@
+#!/usr/bin/env python3
+"""bench/bench.py: race kagid against FreeRADIUS 3.2 and hostapd 2.10 (integrated RADIUS server)
+on loopback. Started by bench/run.sh (which installs packages and enters a private network
+namespace); see bench/README.md.
+
+For each scenario, every server is configured from the same PKI, secret and user, started on its
+own port, checked for correctness with eapol_test (accept, resume, revoked certificate refused),
+then driven by the same load generator: a closed-loop saturation cell and an open-loop cell at a
+fixed offered rate. Server CPU comes from /proc/PID/stat (utime+stime, all threads), memory from
+/proc/PID/status. Results: a table per scenario on stdout, bench/RESULTS.md, and the raw data
+in bench/out/results.json.
+
+Environment (all optional):
+  BENCH_SECONDS=10          seconds per measured cell
+  BENCH_SERVERS="kagid freeradius hostapd"
+  BENCH_SCENARIOS="tls12 tls13 resume peap"
+  BENCH_DRIVER=auto         kagi (bin/kagi bench) | eapol (bench/eapol_driver.py) | auto
+  BENCH_CONCURRENCY=        saturation concurrency (default: 64 with kagi, 2 x nproc with eapol)
+  BENCH_DRIVERS=            load generator processes sharing it (default: 2 with kagi, 1 with eapol)
+  BENCH_RATE=               offered auths/s of the latency cell (default: half the slowest
+                            server's saturation throughput in that scenario)
+  BENCH_HALFOPEN=800        half-open conversations for the memory probe (hostapd holds 1000)
+  BENCH_MTU=1400            Framed-MTU the driver sends
+  BENCH_SPEED_SECONDS=2     seconds per `openssl speed` measurement (0: skip)
+  BENCH_PERF=0              1: perf record kagid during its saturation cells (bench/out/perf-*)
+  BENCH_RESULTS=bench/RESULTS.md
+"""
+
+import ctypes
+import datetime
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.join(TOP, "bench")
+OUT = os.path.join(HERE, "out")
+NPROC = os.cpu_count() or 1
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+
+SERVER_NAMES = {"kagid": "kagid", "freeradius": "FreeRADIUS", "hostapd": "hostapd"}
+SCENARIOS = {
+    "tls12": {"title": "EAP-TLS, TLS 1.2, RSA-2048 (full handshake)",
+              "method": "tls", "tls": "1.2", "client": "alice", "resume": 0},
+    "tls13": {"title": "EAP-TLS, TLS 1.3, ECDSA P-256 (full handshake)",
+              "method": "tls", "tls": "1.3", "client": "bob", "resume": 0},
+    "resume": {"title": "EAP-TLS, TLS 1.2, RSA-2048, resumed (--resume 1)",
+               "method": "tls", "tls": "1.2", "client": "alice", "resume": 1},
+    "peap": {"title": "PEAP-MSCHAPv2, TLS 1.2, RSA-2048 server certificate",
+             "method": "peap", "tls": "1.2", "client": None, "resume": 0},
+}
+PASSWORD = "bench-alice-password"
+
+
+def env(name, default):
+    v = os.environ.get(name, "")
+    return v if v != "" else default
+
+
+def log(msg):
+    print(f"[bench] {msg}", flush=True)
+
+
+# ------------------------------------------------------------------------------------------
+# processes: every server is started here, tracked by PID and stopped by PID
+
+
+PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True)
+RUNNING = {}  # pid -> Popen
+
+
+def _child_setup():
+    # die with the harness even if it is SIGKILLed
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    os.setpgid(0, 0)
+
+
+def stop(p, grace=5.0):
+    if p is None or p.poll() is not None:
+        RUNNING.pop(getattr(p, "pid", None), None)
+        return
+    try:
+        p.send_signal(signal.SIGTERM)
+        p.wait(grace)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait(5)
+    RUNNING.pop(p.pid, None)
+
+
+def stop_all():
+    for p in list(RUNNING.values()):
+        stop(p)
+
+
+def on_signal(sig, _frame):
+    raise SystemExit(f"interrupted by signal {sig}")
+
+
+class Server:
+    def __init__(self, kind, scenario, work, pki, secret):
+        self.kind, self.scenario = kind, scenario
+        self.dir = os.path.join(work, f"{kind}-{scenario}")
+        self.port = free_port()
+        self.secret = secret
+        self.pki = pki
+        self.proc = None
+        r = subprocess.run([sys.executable, os.path.join(HERE, "configure.py"), kind,
+                            "--scenario", scenario, "--dir", self.dir, "--pki", pki,
+                            "--port", str(self.port), "--secret", secret,
+                            "--password", PASSWORD],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           env=dict(os.environ, KAGID=os.path.join(TOP, "bin", "kagid")))
+        if r.returncode != 0:
+            raise RuntimeError(f"configure {kind}: {r.stderr.strip()}")
+        self.start_info = json.loads(r.stdout)
+        self.logfile = os.path.join(self.dir, "server.log")
+
+    def start(self):
+        lf = open(self.logfile, "w")
+        self.proc = subprocess.Popen(self.start_info["argv"], stdout=lf, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, cwd=self.dir,
+                                     preexec_fn=_child_setup)
+        lf.close()
+        RUNNING[self.proc.pid] = self.proc
+        ready = self.start_info.get("ready") or "AP-ENABLED"
+        end = time.monotonic() + 20
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.kind} exited with status {self.proc.returncode}:\n"
+                                   + tail(self.logfile))
+            if ready in open(self.logfile, errors="replace").read():
+                if udp_bound(self.port):
+                    return
+            time.sleep(0.05)
+        raise RuntimeError(f"{self.kind} did not become ready in 20 s:\n" + tail(self.logfile))
+
+    def stop(self):
+        stop(self.proc)
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def cpu_s(self):
+        with open(f"/proc/{self.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime (fields 14, 15)
+
+    def status_kb(self, key):
+        with open(f"/proc/{self.pid}/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+        return None
+
+
+def tail(path, n=25):
+    try:
+        return "".join(open(path, errors="replace").readlines()[-n:])
+    except OSError:
+        return ""
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def udp_bound(port):
+    for path in ("/proc/net/udp", "/proc/net/udp6"):
+        try:
+            for line in open(path).readlines()[1:]:
+                if int(line.split()[1].rsplit(":", 1)[1], 16) == port:
+                    return True
+        except OSError:
+            pass
+    return False
+
+
+# ------------------------------------------------------------------------------------------
+# driver
+
+
+def pick_driver():
+    want = env("BENCH_DRIVER", "auto")
+    kagi = os.path.join(TOP, "bin", "kagi")
+    has_kagi = False
+    if os.access(kagi, os.X_OK):
+        r = subprocess.run([kagi, "bench", "--help"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+        has_kagi = r.returncode == 0 and "--concurrency" in r.stdout
+    if want == "kagi" and not has_kagi:
+        raise SystemExit("BENCH_DRIVER=kagi but bin/kagi has no working `bench` command")
+    if want == "kagi" or (want == "auto" and has_kagi):
+        return "kagi", [kagi, "bench"]
+    return "eapol", [sys.executable, os.path.join(HERE, "eapol_driver.py")]
+
+
+def scenario_args(sc, pki, resume=True):
+    s = SCENARIOS[sc]
+    a = ["--method", s["method"], "--tls", s["tls"], "--ca", os.path.join(pki, "ca.pem")]
+    if s["method"] == "tls":
+        c = s["client"]
+        a += ["--cert", os.path.join(pki, c + ".pem"), "--key", os.path.join(pki, c + ".key"),
+              "--identity", f"{c}@example.org"]
+    else:
+        a += ["--identity", "alice", "--anonymous", "anonymous@example.org",
+              "--password", PASSWORD]
+    if s["resume"] and resume:
+        a += ["--resume", str(s["resume"])]
+    return a
+
+
+def parse_json(out):
+    for line in reversed(out.strip().split("\n")):
+        if line.startswith("{"):
+            try:
+                return json.loads(line)
+            except ValueError:
+                return None
+    return None
+
+
+def run_driver(cmd, srv, sc, pki, extra, budget, resume=True, procs=1):
+    """Run the load generator; with procs > 1, that many processes share the concurrency and
+    their results are merged (sums; latency p50 ok-weighted, p95/p99 the worst process)."""
+    base = cmd + ["-a", "127.0.0.1", "-p", str(srv.port), "-s", srv.secret] + \
+        scenario_args(sc, pki, resume)
+    runs = []
+    for k in range(procs):
+        ex = list(extra)
+        if procs > 1 and "--concurrency" in ex:
+            i = ex.index("--concurrency") + 1
+            total = int(ex[i])
+            ex[i] = str(max(1, total // procs + (1 if k < total % procs else 0)))
+        p = subprocess.Popen(base + ex + ["--json"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, preexec_fn=_child_setup)
+        RUNNING[p.pid] = p
+        runs.append(p)
+    results, end = [], time.monotonic() + budget
+    for p in runs:
+        try:
+            out, err = p.communicate(timeout=max(1.0, end - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.communicate()
+            out, err = "", f"driver did not finish in {budget:.0f} s"
+        RUNNING.pop(p.pid, None)
+        j = parse_json(out)
+        if j is None:
+            return {"error": f"driver exit {p.returncode}: {(err or out).strip()[-400:]}"}
+        results.append(j)
+    if len(results) == 1:
+        return results[0]
+    m = {"drivers": len(results)}
+    for k in ("auths", "ok", "failed", "resumed"):
+        m[k] = sum(r.get(k) or 0 for r in results)
+    m["seconds"] = max(r.get("seconds") or 0 for r in results)
+    m["auths_per_sec"] = round(m["ok"] / m["seconds"], 2) if m["seconds"] else 0
+    oks = [r.get("ok") or 0 for r in results]
+
+    def wmean(key, weights, sub=None):
+        vals = [(r.get(key) if sub is None else (r.get(key) or {}).get(sub), w)
+                for r, w in zip(results, weights)]
+        vals = [(v, w) for v, w in vals if v is not None and w]
+        tw = sum(w for _, w in vals)
+        return round(sum(v * w for v, w in vals) / tw, 3) if tw else None
+
+    lat = [r.get("latency_ms") or {} for r in results]
+    m["latency_ms"] = {"p50": wmean("latency_ms", oks, "p50"),
+                       "p95": max((x.get("p95") or 0 for x in lat), default=None),
+                       "p99": max((x.get("p99") or 0 for x in lat), default=None)}
+    m["rounds_per_auth"] = wmean("rounds_per_auth", oks)
+    m["client_cpu_ms_per_auth"] = wmean("client_cpu_ms_per_auth",
+                                        [r.get("auths") or 0 for r in results])
+    f = {}
+    for r in results:
+        for k, v in (r.get("failures") or {}).items():
+            f[k] = f.get(k, 0) + v
+    m["failures"] = f
+    return m
+
+
+def machine_busy_s():
+    """CPU seconds all processes on the machine have used (from /proc/stat)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal ...
+    return (v[0] + v[1] + v[2] + v[5] + v[6] + (v[7] if len(v) > 7 else 0)) / CLK_TCK
+
+
+def measure(cmd, srv, sc, pki, extra, budget, perf=None, procs=1):
+    c0, t0, m0 = srv.cpu_s(), time.monotonic(), machine_busy_s()
+    ru0 = os.times()
+    perf_p = None
+    if perf:
+        perf_p = subprocess.Popen(["perf", "record", "-g", "-q", "-o", perf, "-p", str(srv.pid)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  preexec_fn=_child_setup)
+        RUNNING[perf_p.pid] = perf_p
+    res = run_driver(cmd, srv, sc, pki, extra, budget, procs=procs)
+    if perf_p:
+        perf_p.send_signal(signal.SIGINT)
+        try:
+            perf_p.wait(30)
+        except subprocess.TimeoutExpired:
+            perf_p.kill()
+            perf_p.wait()
+        RUNNING.pop(perf_p.pid, None)
+    wall, cpu = time.monotonic() - t0, srv.cpu_s() - c0
+    ru1 = os.times()
+    drv = (ru1.children_user - ru0.children_user) + (ru1.children_system - ru0.children_system)
+    res["server_cpu_s"] = round(cpu, 3)
+    res["driver_cpu_s"] = round(drv, 3)
+    # everything else that ran on the machine meanwhile, in cores (a busy machine skews cells)
+    busy = machine_busy_s() - m0
+    res["machine_cores"] = round(busy / wall, 2) if wall > 0 else None
+    res["other_cores"] = round(max(0.0, busy - cpu - drv) / wall, 2) if wall > 0 else None
+    res["server_util_pct"] = round(100.0 * cpu / wall, 1) if wall > 0 else None
+    ok = res.get("ok") or 0
+    res["server_cpu_ms_per_auth"] = round(cpu * 1000.0 / ok, 3) if ok else None
+    if ok and (res.get("failed") or 0) > 0.05 * ok:
+        # CPU spent on the failures is charged to the successes: not a per-auth cost
+        res["server_cpu_ms_per_auth_polluted"] = True
+    res["end"] = time.monotonic()
+    return res
+
+
+# ------------------------------------------------------------------------------------------
+# correctness checks with eapol_test (independent of the driver under test)
+
+
+def checks(srv, sc, pki):
+    drv = [sys.executable, os.path.join(HERE, "eapol_driver.py")]
+    out = {}
+    r = run_driver(drv, srv, sc, pki, ["--count", "1", "--concurrency", "1"], 60, resume=False)
+    want_v = "TLSv" + SCENARIOS[sc]["tls"]
+    out["accept"] = r.get("ok") == 1 and want_v in r.get("tls_versions", {})
+    out["rounds"] = r.get("rounds_per_auth")
+    if not out["accept"]:
+        out["accept_detail"] = r
+    if sc in ("tls12", "resume"):
+        r = run_driver(drv, srv, "tls12", pki, ["--count", "2", "--concurrency", "1",
+                                                 "--resume", "0.5"], 60, resume=False)
+        out["resume"] = r.get("ok") == 2 and r.get("resumed") == 1
+        out["rounds_resumed"] = r.get("rounds_resumed")
+    if SCENARIOS[sc]["method"] == "tls":
+        # carol's certificate is listed in ca.crl: every server must refuse it
+        argv = [a for a in scenario_args("tls12", pki)]
+        i = argv.index("--cert")
+        argv[i + 1:i + 2] = [os.path.join(pki, "carol.pem")]
+        i = argv.index("--key")
+        argv[i + 1:i + 2] = [os.path.join(pki, "carol.key")]
+        i = argv.index("--identity")
+        argv[i + 1:i + 2] = ["carol@example.org"]
+        full = drv + ["-a", "127.0.0.1", "-p", str(srv.port), "-s", srv.secret] + argv + \
+            ["--count", "1", "--json"]
+        rr = subprocess.run(full, stdout=subprocess.PIPE, text=True, timeout=60)
+        try:
+            r = json.loads(rr.stdout.strip().split("\n")[-1])
+        except ValueError:
+            r = {}
+        out["revoked_refused"] = r.get("ok") == 0 and r.get("failed") == 1 and \
+            "timeout" not in r.get("failures", {})
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# public-key crypto floor (openssl speed)
+
+
+def openssl_speed(seconds):
+    algs = ["rsa2048", "ecdsap256", "ecdhp256", "ecdhx25519"]
+    r = subprocess.run(["openssl", "speed", "-seconds", str(seconds)] + algs,
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    sp = {}
+    for line in r.stdout.split("\n"):
+        m = re.match(r"\s*rsa\s+2048 bits\s+\S+s\s+\S+s\s+([\d.]+)\s+([\d.]+)", line)
+        if m:
+            sp["rsa_sign"], sp["rsa_verify"] = 1000 / float(m.group(1)), 1000 / float(m.group(2))
+        m = re.match(r"\s*256 bits ecdsa \(nistp256\)\s+\S+s\s+\S+s\s+([\d.]+)\s+([\d.]+)", line)
+        if m:
+            sp["ecdsa_sign"], sp["ecdsa_verify"] = 1000 / float(m.group(1)), 1000 / float(m.group(2))
+        m = re.match(r"\s*256 bits ecdh \(nistp256\)\s+\S+s\s+([\d.]+)", line)
+        if m:
+            sp["ecdh_p256"] = 1000 / float(m.group(1))
+        m = re.match(r"\s*253 bits ecdh \(X25519\)\s+\S+s\s+([\d.]+)", line)
+        if m:
+            sp["x25519"] = 1000 / float(m.group(1))
+    return sp  # milliseconds per operation
+
+
+# Public-key operations of one handshake, per side. The key exchange is ECDHE over X25519 (the
+# first group OpenSSL clients offer), one key generation plus one derivation on each side. The
+# CA is RSA-2048 for every certificate; the server verifies the CRL's signature each time.
+HANDSHAKE_OPS = {
+    "tls12": {"server": {"rsa_sign": 1, "rsa_verify": 3, "kex": 2},
+              "client": {"rsa_sign": 1, "rsa_verify": 2, "kex": 2},
+              "what": "server: sign ServerKeyExchange; verify client CertificateVerify, client "
+                      "certificate, CRL. client: verify server certificate and "
+                      "ServerKeyExchange, sign CertificateVerify"},
+    "tls13": {"server": {"ecdsa_sign": 1, "ecdsa_verify": 1, "rsa_verify": 2, "kex": 2},
+              "client": {"ecdsa_sign": 1, "ecdsa_verify": 1, "rsa_verify": 1, "kex": 2},
+              "what": "server: ECDSA-sign CertificateVerify, ECDSA-verify the client's, "
+                      "RSA-verify client certificate and CRL. client: RSA-verify server "
+                      "certificate, ECDSA-verify its CertificateVerify, ECDSA-sign its own"},
+    "resume": {"server": {}, "client": {},
+               "what": "TLS 1.2 abbreviated handshake: no public-key operation"},
+    "peap": {"server": {"rsa_sign": 1, "kex": 2}, "client": {"rsa_verify": 2, "kex": 2},
+             "what": "server: sign ServerKeyExchange. client: verify server certificate and "
+                     "ServerKeyExchange (MSCHAPv2 inside costs microseconds)"},
+}
+
+
+def crypto_floor(sp, sc, side):
+    ops = HANDSHAKE_OPS[sc][side]
+    kex = sp.get("x25519", sp.get("ecdh_p256"))
+    total = 0.0
+    for k, n in ops.items():
+        v = kex if k == "kex" else sp.get(k)
+        if v is None:
+            return None
+        total += n * v
+    return total
+
+
+# ------------------------------------------------------------------------------------------
+# report
+
+
+def fmt(v, nd=2):
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        if abs(v) >= 100:
+            return f"{v:.0f}"
+        return f"{v:.{nd}f}"
+    return str(v)
+
+
+def ratio(k, peers, higher_better):
+    vals = [p for p in peers if p is not None and p > 0]
+    if k is None or not vals:
+        return "–"
+    best = max(vals) if higher_better else min(vals)
+    return f"{k / best:.2f}"
+
+
+def failures_str(r):
+    if not r or "error" in r:
+        return (r or {}).get("error", "–")
+    f = r.get("failures") or {}
+    if not f:
+        return "0"
+    return ", ".join(f"{k}: {v}" for k, v in sorted(f.items(), key=lambda x: -x[1]))
+
+
+def scenario_table(sc, data, servers, rate, conc, speed):
+    def g(srv, cell, *keys):
+        r = data.get(srv, {}).get(cell)
+        if not r or "error" in r:
+            return None
+        for k in keys:
+            if r is None:
+                return None
+            r = r.get(k) if isinstance(r, dict) else None
+        return r
+
+    rows = []
+
+    def row(label, vals, higher_better=None, nd=2):
+        k = vals[0] if servers[0] == "kagid" else None
+        peers = [v for s, v in zip(servers, vals) if s != "kagid"]
+        rr = ratio(k, peers, higher_better) if higher_better is not None and "kagid" in servers else ""
+        rows.append(f"| {label} | " + " | ".join(fmt(v, nd) for v in vals) + f" | {rr} |")
+
+    row(f"auths/s at saturation (concurrency {conc}) ↑",
+        [g(s, "sat", "auths_per_sec") for s in servers], True, 1)
+    row("server CPU ms per auth at saturation ↓",
+        [None if g(s, "sat", "server_cpu_ms_per_auth_polluted") else
+         g(s, "sat", "server_cpu_ms_per_auth") for s in servers], False)
+    row("server CPU use at saturation, % of one core",
+        [g(s, "sat", "server_util_pct") for s in servers], None, 0)
+    row(f"p50 latency ms at {rate} auths/s ↓",
+        [g(s, "rate", "latency_ms", "p50") for s in servers], False)
+    row(f"p99 latency ms at {rate} auths/s ↓",
+        [g(s, "rate", "latency_ms", "p99") for s in servers], False)
+    row(f"server CPU ms per auth at {rate} auths/s ↓",
+        [g(s, "rate", "server_cpu_ms_per_auth") for s in servers], False)
+    row("round trips per auth ↓", [g(s, "sat", "rounds_per_auth") for s in servers], False)
+    if SCENARIOS[sc]["resume"]:
+        vals = []
+        for s in servers:
+            ok, res = g(s, "sat", "ok"), g(s, "sat", "resumed")
+            vals.append(round(100.0 * res / ok, 1) if ok and res is not None else None)
+        row("resumed share of ok auths at saturation, %", vals, None, 1)
+    hwm = [data.get(s, {}).get("hwm_kb") for s in servers]
+    row("peak RSS MB (VmHWM) ↓", [h / 1024.0 if h else None for h in hwm], False, 1)
+    row("server threads", [data.get(s, {}).get("threads") for s in servers], None)
+    rows.append("| failures at saturation | " + " | ".join(
+        failures_str(data.get(s, {}).get("sat")) for s in servers) + " | |")
+    rows.append(f"| failures at {rate} auths/s | " + " | ".join(
+        failures_str(data.get(s, {}).get("rate")) for s in servers) + " | |")
+    row("load generator CPU ms per auth (saturation)",
+        [g(s, "sat", "client_cpu_ms_per_auth") for s in servers], None)
+    row("other processes on the machine during saturation, cores",
+        [g(s, "sat", "other_cores") for s in servers], None)
+    ck = []
+    for s in servers:
+        c = data.get(s, {}).get("checks") or {}
+        bits = []
+        for key, name in (("accept", "accept"), ("resume", "resume"),
+                          ("revoked_refused", "revoked refused")):
+            if key in c:
+                bits.append(("✓ " if c[key] else "✗ ") + name)
+        if data.get(s, {}).get("error"):
+            bits.append("error: " + data[s]["error"].split("\n")[0][:80])
+        ck.append(", ".join(bits) or "–")
+    rows.append("| eapol_test checks | " + " | ".join(ck) + " | |")
+    head = ("| | " + " | ".join(SERVER_NAMES[s] for s in servers) + " | kagid / best peer |\n"
+            "|---|" + "---|" * len(servers) + "---|")
+    fl = crypto_floor(speed, sc, "server") if speed else None
+    notes = []
+    for s in servers:
+        r = data.get(s, {}).get("sat") or {}
+        f = r.get("failures") or {}
+        if not r.get("server_cpu_ms_per_auth_polluted"):
+            continue
+        if s == "hostapd":
+            notes.append(
+                f"hostapd: {r.get('failed')} failed authentications at saturation "
+                f"({failures_str(r)}). hostapd 2.10 keeps at most 1000 RADIUS sessions and "
+                "holds a finished one for 5 s, so it sustains at most ~200 authentications/s; "
+                "past that it answers new conversations with an immediate Access-Reject, and a "
+                "closed-loop load generator spins on those rejects. Its CPU per auth at "
+                "saturation is therefore not shown (see the fixed-rate row).")
+        else:
+            notes.append(f"{SERVER_NAMES[s]}: {r.get('failed')} failures at saturation; its CPU "
+                         "per auth there is not shown (failures would be charged to successes).")
+    note = "".join(f"\n{n}\n" for n in notes)
+    if fl is not None and HANDSHAKE_OPS[sc]["server"]:
+        note += (f"\nPublic-key crypto floor of one handshake (openssl speed, one core): server "
+                 f"{fl:.3f} ms, client {crypto_floor(speed, sc, 'client'):.3f} ms — "
+                 f"{HANDSHAKE_OPS[sc]['what']}.\n")
+    elif fl is not None:
+        note += f"\nPublic-key crypto floor: none ({HANDSHAKE_OPS[sc]['what']}).\n"
+    return f"### {SCENARIOS[sc]['title']}\n\n{head}\n" + "\n".join(rows) + "\n" + note
+
+
+def versions():
+    def first(argv):
+        try:
+            r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               timeout=10)
+            for line in r.stdout.split("\n"):
+                if line.strip():
+                    return line.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        return "?"
+
+    def deb(p):
+        r = subprocess.run(["dpkg-query", "-W", "-f=${Version}", p], stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL, text=True)
+        return r.stdout.strip() or "?"
+
+    rev = first(["git", "-C", TOP, "describe", "--always", "--dirty", "--abbrev=10"])
+    return {"kagid": f"kagi git {rev}", "freeradius": f"freeradius {deb('freeradius')}",
+            "hostapd": f"hostapd {deb('hostapd')}", "eapol_test": f"eapoltest {deb('eapoltest')}",
+            "openssl": first(["openssl", "version"])}
+
+
+def machine():
+    model = "?"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemTotal"):
+                mem = f"{int(line.split()[1]) / 1048576:.1f} GiB"
+    except OSError:
+        pass
+    return {"nproc": NPROC, "cpu": model, "kernel": platform.release(), "memory": mem,
+            "os": first_line("/etc/debian_version")}
+
+
+def first_line(path):
+    try:
+        return "Debian " + open(path).readline().strip()
+    except OSError:
+        return "?"
+
+
+def loadavg():
+    try:
+        return open("/proc/loadavg").read().split()[0]
+    except OSError:
+        return "?"
+
+
+# ------------------------------------------------------------------------------------------
+
+
+def main():
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+    secs = float(env("BENCH_SECONDS", "10"))
+    servers = env("BENCH_SERVERS", "kagid freeradius hostapd").split()
+    scen = env("BENCH_SCENARIOS", "tls12 tls13 resume peap").split()
+    for s in servers:
+        if s not in SERVER_NAMES:
+            raise SystemExit(f"unknown server {s} (kagid, freeradius, hostapd)")
+    for s in scen:
+        if s not in SCENARIOS:
+            raise SystemExit(f"unknown scenario {s} ({', '.join(SCENARIOS)})")
+    driver, cmd = pick_driver()
+    conc = int(env("BENCH_CONCURRENCY", "64" if driver == "kagi" else str(2 * NPROC)))
+    # load generator processes in the saturation cell (one event loop may not keep up)
+    nproc_drv = int(env("BENCH_DRIVERS", "2" if driver == "kagi" else "1"))
+    rate_fixed = env("BENCH_RATE", "")
+    halfopen_n = int(env("BENCH_HALFOPEN", "800"))
+    mtu = env("BENCH_MTU", "1400")
+    speed_s = int(env("BENCH_SPEED_SECONDS", "2"))
+    perf = env("BENCH_PERF", "0") == "1" and shutil.which("perf")
+    results_md = env("BENCH_RESULTS", os.path.join(HERE, "RESULTS.md"))
+    os.makedirs(OUT, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="kagi-bench.")
+    keep = env("BENCH_KEEP", "0") == "1"
+    started = datetime.datetime.now(datetime.timezone.utc)
+    log(f"driver: {driver} ({' '.join(cmd)}); {secs:g} s per cell; concurrency {conc} "
+        f"over {nproc_drv} load generator process(es); "
+        f"servers: {' '.join(servers)}; scenarios: {' '.join(scen)}; work dir {work}")
+    if driver == "eapol":
+        log("stand-in driver: eapol_test costs ~10 ms CPU per authentication, so throughput "
+            "numbers are the driver's limit, not the servers'")
+    data = {"driver": driver, "concurrency": conc, "drivers": nproc_drv, "seconds": secs, "machine": machine(),
+            "versions": versions(), "date": started.strftime("%Y-%m-%d %H:%M UTC"),
+            "netns": os.environ.get("BENCH_IN_NETNS") == "1", "scenarios": {}, "halfopen": {},
+            "loadavg_start": loadavg()}
+    try:
+        if float(data["loadavg_start"]) > 0.25 * NPROC:
+            log(f"warning: the machine is busy (load average {data['loadavg_start']} on {NPROC} "
+                "CPUs); cells will be skewed. Each table shows other processes' CPU per cell.")
+    except ValueError:
+        pass
+    try:
+        pki = os.path.join(work, "pki")
+        r = subprocess.run(["bash", os.path.join(TOP, "certs", "mkpki.sh"), "--test", pki],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if r.returncode != 0:
+            raise SystemExit("mkpki.sh failed:\n" + r.stdout)
+        with open(os.path.join(pki, "ca+crl.pem"), "w") as f:
+            f.write(open(os.path.join(pki, "ca.pem")).read() + open(os.path.join(pki, "ca.crl")).read())
+        secret = "bench-" + secrets.token_hex(12)
+
+        if speed_s > 0:
+            log(f"openssl speed ({speed_s} s per measurement)")
+            data["speed_ms"] = openssl_speed(speed_s)
+        else:
+            data["speed_ms"] = {}
+
+        # memory per half-open conversation: a fresh server each, nothing else on it
+        for s in servers:
+            srv = None
+            try:
+                srv = Server(s, "tls12", os.path.join(work, "halfopen"), pki, secret)
+                srv.start()
+                r = subprocess.run([sys.executable, os.path.join(HERE, "halfopen.py"),
+                                    "--port", str(srv.port), "--secret", secret,
+                                    "--pid", str(srv.pid), "--count", str(halfopen_n)],
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                   timeout=120)
+                try:
+                    data["halfopen"][s] = json.loads(r.stdout.strip().split("\n")[-1])
+                except ValueError:
+                    data["halfopen"][s] = {"error": r.stdout.strip()[-300:]}
+                log(f"half-open {s}: {data['halfopen'][s]}")
+            except (RuntimeError, subprocess.TimeoutExpired) as e:
+                data["halfopen"][s] = {"error": str(e)}
+                log(f"half-open {s}: {e}")
+            finally:
+                if srv:
+                    srv.stop()
+
+        for sc in scen:
+            d = data["scenarios"].setdefault(sc, {})
+            srvs = {}
+            sconc = conc
+            if driver == "eapol" and SCENARIOS[sc]["resume"] and not env("BENCH_CONCURRENCY", ""):
+                # eapol_test idles 100 ms between re-authentications: more runs in parallel
+                sconc = conc * 8
+            d["_conc"] = sconc
+            log(f"== {SCENARIOS[sc]['title']}")
+            try:
+                for s in servers:
+                    d[s] = {}
+                    try:
+                        srvs[s] = Server(s, sc, work, pki, secret)
+                        srvs[s].start()
+                        d[s]["port"] = srvs[s].port
+                        d[s]["checks"] = checks(srvs[s], sc, pki)
+                        log(f"{s} on 127.0.0.1:{srvs[s].port} pid {srvs[s].pid}; "
+                            f"checks {d[s]['checks']}")
+                    except (RuntimeError, subprocess.TimeoutExpired) as e:
+                        d[s]["error"] = str(e)
+                        log(f"{s}: {e}")
+                        if s in srvs:
+                            srvs[s].stop()
+                            del srvs[s]
+                # saturation
+                for s, srv in srvs.items():
+                    w = run_driver(cmd, srv, sc, pki, ["--count", str(max(20, 2 * sconc)),
+                                                       "--concurrency", str(sconc),
+                                                       "--mtu", mtu], 120)
+                    if not w.get("ok"):
+                        d[s]["error"] = f"warm-up failed: {json.dumps(w)[:300]}"
+                        log(f"{s}: {d[s]['error']}")
+                        continue
+                    time.sleep(0.5)
+                    pf = os.path.join(OUT, f"perf-{sc}.data") if perf and s == "kagid" else None
+                    d[s]["sat"] = measure(cmd, srv, sc, pki,
+                                          ["--duration", f"{secs:g}", "--concurrency", str(sconc),
+                                           "--mtu", mtu], secs * 3 + 60, pf, procs=nproc_drv)
+                    log(f"{s} saturation: {summary(d[s]['sat'])}")
+                    if pf and os.path.exists(pf):
+                        with open(os.path.join(OUT, f"perf-{sc}.txt"), "w") as f:
+                            for sort in ("dso", "dso,sym"):
+                                f.flush()
+                                subprocess.run(["perf", "report", "-i", pf, "--stdio",
+                                                "--no-children", "-g", "none", "--sort", sort,
+                                                "--percent-limit", "0.5"], stdout=f,
+                                               stderr=subprocess.DEVNULL)
+                sats = [d[s]["sat"]["auths_per_sec"] for s in srvs
+                        if d[s].get("sat", {}).get("auths_per_sec")]
+                if rate_fixed:
+                    rate = float(rate_fixed)
+                else:
+                    rate = max(1, int(0.5 * min(sats))) if sats else 10
+                d["_rate"] = rate
+                # fixed offered load
+                rconc = str(max(sconc, 256) if driver == "kagi" else max(sconc, 4 * NPROC))
+                for s, srv in srvs.items():
+                    if "sat" not in d[s]:
+                        continue
+                    # hostapd holds finished sessions 5 s (1000 at most): let them expire
+                    time.sleep(max(0.5, d[s]["sat"].get("end", 0) + 6.0 - time.monotonic()))
+                    d[s]["rate"] = measure(cmd, srv, sc, pki,
+                                           ["--duration", f"{secs:g}", "--rate", f"{rate:g}",
+                                            "--concurrency", rconc, "--mtu", mtu],
+                                           secs * 3 + 60)
+                    log(f"{s} at {rate:g}/s: {summary(d[s]['rate'])}")
+                for s, srv in srvs.items():
+                    d[s]["hwm_kb"] = srv.status_kb("VmHWM")
+                    d[s]["threads"] = srv.status_kb("Threads")
+            finally:
+                for srv in srvs.values():
+                    srv.stop()
+                    for f in ("server.log",):
+                        src = os.path.join(srv.dir, f)
+                        if os.path.exists(src):
+                            shutil.copy(src, os.path.join(OUT, f"{srv.kind}-{sc}.log"))
+            print(scenario_table(sc, d, servers, d.get("_rate"), sconc, data["speed_ms"]),
+                  flush=True)
+    finally:
+        stop_all()
+        data["seconds_total"] = round((datetime.datetime.now(datetime.timezone.utc) -
+                                       started).total_seconds())
+        data["loadavg_end"] = loadavg()
+        with open(os.path.join(OUT, "results.json"), "w") as f:
+            json.dump(data, f, indent=1)
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            log(f"kept {work}")
+    md = report(data, servers, scen)
+    with open(results_md, "w") as f:
+        f.write(md)
+    log(f"wrote {os.path.relpath(results_md, TOP)} and bench/out/results.json "
+        f"({data['seconds_total']} s)")
+
+
+def summary(r):
+    if "error" in r:
+        return r["error"]
+    return (f"{r.get('ok')} ok / {r.get('failed')} failed, {r.get('auths_per_sec')} auths/s, "
+            f"p99 {r.get('latency_ms', {}).get('p99')} ms, server {r.get('server_cpu_ms_per_auth')} "
+            f"ms/auth ({r.get('server_util_pct')}% CPU), rounds {r.get('rounds_per_auth')}"
+            + (f", failures {r.get('failures')}" if r.get("failures") else ""))
+
+
+def report(data, servers, scen):
+    m, v = data["machine"], data["versions"]
+    env_used = " ".join(f"{k}={os.environ[k]}" for k in sorted(os.environ)
+                        if k.startswith("BENCH_") and k not in ("BENCH_IN_NETNS",))
+    cmd = "make bench" + (f" {env_used}" if env_used else "")
+    out = [
+        "# kagi benchmark results",
+        "",
+        "Written by `make bench` (bench/run.sh → bench/bench.py); see bench/README.md for what is",
+        "measured and how each server is configured. Every number below comes from one run on",
+        "loopback in a private network namespace; rerun to compare on your machine.",
+        "",
+        f"- Date: {data['date']} (run took {data.get('seconds_total', '?')} s)",
+        f"- Command: `{cmd}`",
+        f"- Machine: {m['nproc']} CPUs, {m['cpu']}, {m['memory']} RAM, kernel {m['kernel']}, "
+        f"{m['os']}; load average {data.get('loadavg_start')} at start, "
+        f"{data.get('loadavg_end')} at end",
+        f"- Servers: {v['kagid']}; {v['freeradius']}; {v['hostapd']} (integrated RADIUS "
+        f"server); {v['openssl']}",
+        f"- Load generator: " + ("`kagi bench` (bin/kagi)" if data["driver"] == "kagi" else
+                                 f"**stand-in** bench/eapol_driver.py ({v['eapol_test']}, one "
+                                 "eapol_test process per conversation)")
+        + f"; {data['seconds']:g} s per cell; saturation at concurrency {data['concurrency']} "
+          f"spread over {data.get('drivers', 1)} load generator process(es) (BENCH_DRIVERS); "
+          "the latency cell offers a fixed rate (open loop) of half the slowest server's "
+          "saturation throughput in that scenario, the same rate for every server",
+        f"- Network namespace: {'yes (unshare -n), loopback only' if data['netns'] else 'no (host loopback, free ports)'}",
+        "",
+    ]
+    other = [c.get("other_cores") or 0 for d in data["scenarios"].values()
+             for x in d.values() if isinstance(x, dict)
+             for c in (x.get("sat") or {}, x.get("rate") or {})]
+    if other and max(other) > 0.2:
+        out += [f"> **Busy machine.** Other processes used up to {max(other):.2f} of {m['nproc']} "
+                "cores during some cells (row \"other processes\"): those cells are skewed, "
+                "throughput most of all. Rerun on an idle machine for numbers to quote.", ""]
+    if data["driver"] == "eapol":
+        out += ["> **Stand-in driver.** eapol_test spends ~10 ms of CPU per full authentication "
+                "(7.7 ms of it start-up) on the same cores as the server, so \"auths/s at "
+                "saturation\" is the driver's ceiling and latency includes process start-up. "
+                "Server CPU per auth, round trips, memory and the correctness checks are "
+                "meaningful; throughput and latency comparisons are not.", ""]
+    out += ["Ratios: kagid / best peer; for ↑ rows above 1 is better, for ↓ rows below 1 is "
+            "better. Server CPU is utime+stime of the whole process (all threads) from "
+            "/proc/PID/stat over the cell, divided by successful authentications.", ""]
+    for sc in scen:
+        d = data["scenarios"].get(sc)
+        if d is None:
+            continue
+        out.append(scenario_table(sc, d, servers, d.get("_rate"), d.get("_conc", data["concurrency"]),
+                                  data.get("speed_ms")))
+    out += ["### Memory per half-open conversation", "",
+            f"A fresh server each; {os.environ.get('BENCH_HALFOPEN', '800')} conversations sent "
+            "EAP-Response/Identity and got their first Access-Challenge, then stopped (the "
+            "server must keep their state). VmRSS after minus before, per conversation.", "",
+            "| | " + " | ".join(SERVER_NAMES[s] for s in servers) + " | kagid / best peer |",
+            "|---|" + "---|" * len(servers) + "---|"]
+    ho = data.get("halfopen", {})
+    vals = [ho.get(s, {}).get("kb_per_session") for s in servers]
+    k = vals[0] if servers and servers[0] == "kagid" else None
+    out.append("| KB per half-open conversation ↓ | " + " | ".join(fmt(x) for x in vals) + " | "
+               + (ratio(k, vals[1:], False) if k is not None else "") + " |")
+    out.append("| conversations answered / dropped | " + " | ".join(
+        f"{ho.get(s, {}).get('sessions', '–')} / {ho.get(s, {}).get('dropped', '–')}"
+        for s in servers) + " | |")
+    sp = data.get("speed_ms") or {}
+    if sp:
+        out += ["", "### Public-key operations (openssl speed, one core)", "",
+                "| operation | ms |", "|---|---|"]
+        names = {"rsa_sign": "RSA-2048 sign", "rsa_verify": "RSA-2048 verify",
+                 "ecdsa_sign": "ECDSA P-256 sign", "ecdsa_verify": "ECDSA P-256 verify",
+                 "ecdh_p256": "ECDH P-256 derive", "x25519": "X25519 derive"}
+        for key, name in names.items():
+            if key in sp:
+                out.append(f"| {name} | {sp[key]:.4f} |")
+        out += ["", "| handshake | server ms | client ms | operations |", "|---|---|---|---|"]
+        for sc in scen:
+            fs, fc = crypto_floor(sp, sc, "server"), crypto_floor(sp, sc, "client")
+            out.append(f"| {SCENARIOS[sc]['title']} | {fmt(fs, 3)} | {fmt(fc, 3)} | "
+                       f"{HANDSHAKE_OPS[sc]['what']} |")
+        out += ["", "The key exchange is counted as X25519 (key generation + derivation on each "
+                "side, one derive's cost each), the group OpenSSL clients offer first. The "
+                "difference between a server's CPU per auth and the server floor is what it "
+                "spends on everything else: TLS record and hash work, EAP/RADIUS, policy, "
+                "logging, allocation, system calls."]
+    out += ["", "Raw data of this run: bench/out/results.json (not committed); server logs in "
+            "bench/out/*.log.", ""]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except KeyboardInterrupt:
+        stop_all()
+        sys.exit(130)
+    except SystemExit:
+        stop_all()
+        raise
