@@ -232,56 +232,6 @@ stop_instance() {
 # A RADIUS UDP relay that runs a command when it sees the Nth EAP-Response/Identity (the start
 # of the Nth conversation of an `eapol_test -r` run), waits, then forwards: this lets a test
 # change things (revoke a certificate) between a first authentication and a resumption.
-cat >"$KT_DIR/hookrelay.py" <<'PY'
-import socket, select, subprocess, sys, time
-upstream, nth, delay, portfile, markfile = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5]
-cmd = sys.argv[6:]
-down = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-down.bind(("127.0.0.1", 0))
-up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-up.connect(("127.0.0.1", upstream))
-with open(portfile + ".tmp", "w") as f:
-    f.write(str(down.getsockname()[1]))
-import os
-os.rename(portfile + ".tmp", portfile)
-
-def is_identity_response(p):
-    if len(p) < 20 or p[0] != 1:
-        return False
-    eap, i = b"", 20
-    while i + 2 <= len(p):
-        t, l = p[i], p[i + 1]
-        if l < 2:
-            break
-        if t == 79:
-            eap += p[i + 2:i + l]
-        i += l
-    return len(eap) >= 5 and eap[0] == 2 and eap[4] == 1
-
-client, seen, fired = None, 0, False
-deadline = time.time() + 60
-while time.time() < deadline:
-    r, _, _ = select.select([down, up], [], [], 0.5)
-    for s in r:
-        if s is down:
-            data, client = down.recvfrom(65535)
-            if is_identity_response(data) and not fired:
-                seen += 1
-                if seen == nth:
-                    fired = True
-                    res = subprocess.run(cmd, capture_output=True, text=True)
-                    with open(markfile, "w") as f:
-                        f.write(f"rc={res.returncode}\n{res.stdout}{res.stderr}")
-                    time.sleep(delay)
-            up.send(data)
-        else:
-            try:
-                data = up.recv(65535)
-            except OSError:
-                continue
-            if client:
-                down.sendto(data, client)
-PY
 
 # expect_revoked_resume NAME CONF CERT IDENTITY VERSION: one eapol_test -r 1 run through the relay;
 # CERT is revoked between the two conversations. The first must be accepted, the second
@@ -290,7 +240,7 @@ expect_revoked_resume() {
 	local name=$1 conf=$2 cert=$3 id=$4 ver=$5
 	local pf=$KT_DIR/$name.port mark=$KT_DIR/$name.hook rpid base rc why i
 	rm -f "$pf" "$mark"
-	python3 "$KT_DIR/hookrelay.py" "$KT_PORT" 2 1.3 "$pf" "$mark" \
+	python3 "$KT_TOP/tests/integration/hookrelay.py" "$KT_PORT" 2 1.3 "$pf" "$mark" \
 		bash "$KT_TOP/certs/mkpki.sh" --revoke "$PKI" "$cert" &
 	rpid=$!
 	for i in $(seq 1 100); do [ -s "$pf" ] && break; sleep 0.02; done

@@ -472,56 +472,8 @@ for v in 12 13; do
 done
 
 # Disable a user and SIGHUP between a first authentication and its resumption. The relay
-# forwards everything between eapol_test and kagid; when it sees the 2nd EAP-Response/Identity
-# it runs the hook (rewrite users, SIGHUP, wait for the reload), then forwards it.
-cat >"$KT_DIR/hookrelay.py" <<'PY'
-import os, select, socket, subprocess, sys, time
-upstream, nth, portfile, markfile = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
-cmd = sys.argv[5:]
-down = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-down.bind(("127.0.0.1", 0))
-up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-up.connect(("127.0.0.1", upstream))
-with open(portfile + ".tmp", "w") as f:
-    f.write(str(down.getsockname()[1]))
-os.rename(portfile + ".tmp", portfile)
-
-def is_identity_response(p):
-    if len(p) < 20 or p[0] != 1:
-        return False
-    eap, i = b"", 20
-    while i + 2 <= len(p):
-        t, l = p[i], p[i + 1]
-        if l < 2:
-            break
-        if t == 79:
-            eap += p[i + 2:i + l]
-        i += l
-    return len(eap) >= 5 and eap[0] == 2 and eap[4] == 1
-
-client, seen, fired = None, 0, False
-deadline = time.time() + 40
-while time.time() < deadline:
-    r, _, _ = select.select([down, up], [], [], 0.5)
-    for s in r:
-        if s is down:
-            data, client = down.recvfrom(65535)
-            if is_identity_response(data) and not fired:
-                seen += 1
-                if seen == nth:
-                    fired = True
-                    res = subprocess.run(cmd, capture_output=True, text=True)
-                    with open(markfile, "w") as f:
-                        f.write(f"rc={res.returncode}\n{res.stdout}{res.stderr}")
-            up.send(data)
-        else:
-            try:
-                data = up.recv(65535)
-            except OSError:
-                continue
-            if client:
-                down.sendto(data, client)
-PY
+# (tests/integration/hookrelay.py) forwards everything between eapol_test and kagid; at the 2nd
+# EAP-Response/Identity it runs the hook (rewrite users, SIGHUP, wait for the reload).
 
 # the hook: disable the users given, SIGHUP kagid, wait until it says the reload is done
 cat >"$KT_DIR/disable_hook.sh" <<EOF
@@ -548,7 +500,7 @@ hup_disable() {
 	local pf=$KT_DIR/$name.port mark=$KT_DIR/$name.hook rpid base rc why i
 	rm -f "$pf" "$mark"
 	peer_conf "$name" "$m" "$user" "$HUP_PW" "$v"
-	KAGID_PID=$KT_PID python3 "$KT_DIR/hookrelay.py" "$KT_PORT" 2 "$pf" "$mark" \
+	KAGID_PID=$KT_PID python3 "$KT_TOP/tests/integration/hookrelay.py" "$KT_PORT" 2 0 "$pf" "$mark" \
 		bash "$KT_DIR/disable_hook.sh" $DISABLED "$user" &
 	rpid=$!
 	for i in $(seq 1 100); do [ -s "$pf" ] && break; sleep 0.02; done
