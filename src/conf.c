@@ -57,7 +57,7 @@ static cfg_opt_t tls_opts[] = {
 	CFG_BOOL("require_client_eku", cfg_true, CFGF_NONE),
 	CFG_STR("min_version", "1.2", CFGF_NONE),
 	CFG_STR("max_version", "1.3", CFGF_NONE),
-	CFG_INT("fragment_size", 1024, CFGF_NONE),
+	CFG_INT("fragment_size", 1386, CFGF_NONE),
 	CFG_INT("max_message_size", 65536, CFGF_NONE),
 	CFG_BOOL("resumption", cfg_true, CFGF_NONE),
 	CFG_INT("session_lifetime", 86400, CFGF_NONE),

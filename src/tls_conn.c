@@ -275,6 +275,12 @@ tls_client_ctx_new(const char *ca_file, const char *cert, const char *key, int m
 		goto fail;
 	}
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	/*
+	 * Send the chain in the certificate file and nothing else, like a supplicant does: OpenSSL's
+	 * automatic chain would add the CA from ca_file, which the server already has, and push the
+	 * client's flight into a second EAP fragment.
+	 */
+	SSL_CTX_set_mode(ctx, SSL_MODE_NO_AUTO_CHAIN);
 	if (cert && (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
 		     SSL_CTX_use_PrivateKey_file(ctx, key ? key : cert, SSL_FILETYPE_PEM) != 1 ||
 		     SSL_CTX_check_private_key(ctx) != 1)) {

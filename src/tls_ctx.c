@@ -347,6 +347,35 @@ key_password_cb(char *buf, int size, int rwflag, void *u)
 	return (int)len;
 }
 
+/*
+ * A self-signed CA in the certificate file is not sent: the peer must have it already to trust
+ * us (RFC 8446 §4.4.2, RFC 5246 §7.4.2), and leaving it out keeps the server flight in one EAP
+ * fragment at the usual MTU.
+ */
+static void
+drop_self_signed_from_chain(SSL_CTX *ctx)
+{
+	STACK_OF(X509) *chain = NULL, *keep;
+	int i;
+
+	if (SSL_CTX_get0_chain_certs(ctx, &chain) != 1 || !chain || sk_X509_num(chain) == 0)
+		return;
+	keep = sk_X509_new_null();
+	if (!keep)
+		return;
+	for (i = 0; i < sk_X509_num(chain); i++) {
+		X509 *x = sk_X509_value(chain, i);
+
+		if (X509_check_issued(x, x) != X509_V_OK && sk_X509_push(keep, x) <= 0) {
+			sk_X509_free(keep);
+			return;
+		}
+	}
+	if (sk_X509_num(keep) != sk_X509_num(chain))
+		SSL_CTX_set1_chain(ctx, keep);
+	sk_X509_free(keep);
+}
+
 struct tls_server *
 tls_server_new(TALLOC_CTX *ctx, const struct conf_tls *cfg, struct tls_cache *cache, char *err,
 	       size_t errlen)
@@ -384,6 +413,8 @@ tls_server_new(TALLOC_CTX *ctx, const struct conf_tls *cfg, struct tls_cache *ca
 	 * by stateful tickets, both through our own cache, so a session becomes resumable only when
 	 * its conversation ends in Accept.
 	 */
+	/* Send exactly the chain of the certificate file (minus a root: see above). */
+	SSL_CTX_set_mode(srv->ctx, SSL_MODE_NO_AUTO_CHAIN);
 	SSL_CTX_set_options(srv->ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
 					       SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
 	SSL_CTX_set_num_tickets(srv->ctx, 0);
@@ -409,6 +440,7 @@ tls_server_new(TALLOC_CTX *ctx, const struct conf_tls *cfg, struct tls_cache *ca
 			 ERR_reason_error_string(ERR_peek_last_error()));
 		goto fail;
 	}
+	drop_self_signed_from_chain(srv->ctx);
 	if (SSL_CTX_use_PrivateKey_file(srv->ctx, cfg->private_key, SSL_FILETYPE_PEM) != 1) {
 		snprintf(err, errlen, "cannot load private key %s: %s", cfg->private_key,
 			 ERR_reason_error_string(ERR_peek_last_error()));
