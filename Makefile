@@ -8,9 +8,9 @@
 CC      ?= cc
 OPT     ?= -O2
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla -Werror
-CFLAGS  := -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) -Isrc -Isrc/compat $(EXTRA_CFLAGS)
+CFLAGS  := -std=c11 -D_GNU_SOURCE -pthread -g $(OPT) $(WARN) -Isrc -Isrc/compat $(EXTRA_CFLAGS)
 LDLIBS  := -L/usr/lib/freeradius -lfreeradius-radius -Wl,-rpath,/usr/lib/freeradius \
-           -lssl -lcrypto -ltalloc -lconfuse -ljansson
+           -lssl -lcrypto -ltalloc -lconfuse -ljansson -lpthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 DEB_PKGS := build-essential clang libclang-rt-14-dev libfreeradius-dev freeradius-common libssl-dev openssl libtalloc-dev \

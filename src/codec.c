@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,6 +37,14 @@ struct codec_pairs {
 };
 
 static bool codec_ready;
+
+/*
+ * libfreeradius-radius keeps global unlocked state (fr_rand() in rad_alloc and rad_encode, the
+ * MPPE salts): every entry point that reaches the library holds this lock, so worker threads
+ * may call the codec concurrently. It guards the library, which is process-wide, so it is
+ * process-wide too. Recursive, because some entry points call others.
+ */
+static pthread_mutex_t codec_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 
 const char *
 codec_raw_result_str(enum codec_raw_result r)
@@ -213,8 +222,8 @@ strip_salt_encrypted(uint8_t *buf, size_t len)
 	return out;
 }
 
-struct codec_request *
-codec_request_decode(TALLOC_CTX *ctx, const uint8_t *buf, size_t len, const char *secret,
+static struct codec_request *
+codec_request_decode_locked(TALLOC_CTX *ctx, const uint8_t *buf, size_t len, const char *secret,
 		     char *err, size_t errlen)
 {
 	struct codec_request *req;
@@ -363,18 +372,22 @@ void
 codec_request_describe(const struct codec_request *req,
 		       void (*line)(void *arg, const char *text), void *arg)
 {
+	pthread_mutex_lock(&codec_lock);
 	describe_list(req->packet->vps, line, arg);
+	pthread_mutex_unlock(&codec_lock);
 }
 
 void
 codec_reply_describe(const struct codec_reply *rep, void (*line)(void *arg, const char *text),
 		     void *arg)
 {
+	pthread_mutex_lock(&codec_lock);
 	describe_list(rep->packet->vps, line, arg);
+	pthread_mutex_unlock(&codec_lock);
 }
 
-struct codec_reply *
-codec_reply_new(TALLOC_CTX *ctx, struct codec_request *req, int code)
+static struct codec_reply *
+codec_reply_new_locked(TALLOC_CTX *ctx, struct codec_request *req, int code)
 {
 	struct codec_reply *rep;
 	VALUE_PAIR *vp, *ps;
@@ -433,8 +446,8 @@ packet_add(RADIUS_PACKET *packet, unsigned attr, unsigned vendor, const void *da
 	return 0;
 }
 
-int
-codec_reply_add(struct codec_reply *rep, unsigned attr, unsigned vendor, const void *data,
+static int
+codec_reply_add_locked(struct codec_reply *rep, unsigned attr, unsigned vendor, const void *data,
 		size_t len)
 {
 	return packet_add(rep->packet, attr, vendor, data, len);
@@ -455,8 +468,8 @@ codec_reply_add_mppe(struct codec_reply *rep, const uint8_t recv_key[32],
 	return codec_reply_add(rep, PW_MSCHAP_MPPE_SEND_KEY, VENDORPEC_MICROSOFT, send_key, 32);
 }
 
-int
-codec_reply_add_pairs(struct codec_reply *rep, const struct codec_pairs *pairs)
+static int
+codec_reply_add_pairs_locked(struct codec_reply *rep, const struct codec_pairs *pairs)
 {
 	VALUE_PAIR *copy;
 
@@ -469,8 +482,8 @@ codec_reply_add_pairs(struct codec_reply *rep, const struct codec_pairs *pairs)
 	return 0;
 }
 
-int
-codec_reply_encode(struct codec_reply *rep, const char *secret, const uint8_t **out,
+static int
+codec_reply_encode_locked(struct codec_reply *rep, const char *secret, const uint8_t **out,
 		   size_t *outlen, char *err, size_t errlen)
 {
 	size_t want = 0;
@@ -520,8 +533,8 @@ pairs_free(struct codec_pairs *p)
 	return 0;
 }
 
-struct codec_pairs *
-codec_pairs_parse(TALLOC_CTX *ctx, const char *text, char *err, size_t errlen)
+static struct codec_pairs *
+codec_pairs_parse_locked(TALLOC_CTX *ctx, const char *text, char *err, size_t errlen)
 {
 	struct codec_pairs *p = talloc_zero(ctx, struct codec_pairs);
 	FR_TOKEN tok;
@@ -561,8 +574,8 @@ struct codec_out {
 	RADIUS_PACKET *packet;
 };
 
-struct codec_out *
-codec_out_new(TALLOC_CTX *ctx, int code, uint8_t id)
+static struct codec_out *
+codec_out_new_locked(TALLOC_CTX *ctx, int code, uint8_t id)
 {
 	struct codec_out *o = talloc_zero(ctx, struct codec_out);
 	static const uint8_t zero[16];
@@ -586,14 +599,14 @@ fail:
 	return NULL;
 }
 
-int
-codec_out_add(struct codec_out *o, unsigned attr, unsigned vendor, const void *data, size_t len)
+static int
+codec_out_add_locked(struct codec_out *o, unsigned attr, unsigned vendor, const void *data, size_t len)
 {
 	return packet_add(o->packet, attr, vendor, data, len);
 }
 
-int
-codec_out_add_integer(struct codec_out *o, unsigned attr, uint32_t value)
+static int
+codec_out_add_integer_locked(struct codec_out *o, unsigned attr, uint32_t value)
 {
 	VALUE_PAIR *vp = fr_pair_afrom_num(o->packet, attr, 0);
 
@@ -605,8 +618,8 @@ codec_out_add_integer(struct codec_out *o, unsigned attr, uint32_t value)
 	return 0;
 }
 
-int
-codec_out_encode(struct codec_out *o, const char *secret, const uint8_t **out, size_t *len,
+static int
+codec_out_encode_locked(struct codec_out *o, const char *secret, const uint8_t **out, size_t *len,
 		 char *err, size_t errlen)
 {
 	talloc_free(o->packet->data);
@@ -628,8 +641,8 @@ codec_out_vector(const struct codec_out *o)
 	return o->packet->vector;
 }
 
-struct codec_request *
-codec_reply_check(TALLOC_CTX *ctx, const struct codec_out *o, const uint8_t *buf, size_t len,
+static struct codec_request *
+codec_reply_check_locked(TALLOC_CTX *ctx, const struct codec_out *o, const uint8_t *buf, size_t len,
 		  const char *secret, char *err, size_t errlen)
 {
 	struct codec_request *r;
@@ -782,4 +795,132 @@ codec_reply_mppe(const uint8_t *buf, size_t len, const struct codec_out *o, cons
 			found |= 2;
 	}
 	return found == 3 ? 0 : -1;
+}
+
+/* ---- the public entry points that reach libfreeradius: one thread at a time ---- */
+
+struct codec_request *
+codec_request_decode(TALLOC_CTX *ctx, const uint8_t *buf, size_t len, const char *secret,
+		     char *err, size_t errlen)
+{
+	struct codec_request *r;
+
+	pthread_mutex_lock(&codec_lock);
+	r = codec_request_decode_locked(ctx, buf, len, secret, err, errlen);
+	pthread_mutex_unlock(&codec_lock);
+	return r;
+}
+
+struct codec_reply *
+codec_reply_new(TALLOC_CTX *ctx, struct codec_request *req, int code)
+{
+	struct codec_reply *r;
+
+	pthread_mutex_lock(&codec_lock);
+	r = codec_reply_new_locked(ctx, req, code);
+	pthread_mutex_unlock(&codec_lock);
+	return r;
+}
+
+int
+codec_reply_add(struct codec_reply *rep, unsigned attr, unsigned vendor, const void *data,
+		size_t len)
+{
+	int r;
+
+	pthread_mutex_lock(&codec_lock);
+	r = codec_reply_add_locked(rep, attr, vendor, data, len);
+	pthread_mutex_unlock(&codec_lock);
+	return r;
+}
+
+int
+codec_reply_add_pairs(struct codec_reply *rep, const struct codec_pairs *pairs)
+{
+	int r;
+
+	pthread_mutex_lock(&codec_lock);
+	r = codec_reply_add_pairs_locked(rep, pairs);
+	pthread_mutex_unlock(&codec_lock);
+	return r;
+}
+
+int
+codec_reply_encode(struct codec_reply *rep, const char *secret, const uint8_t **out,
+		   size_t *outlen, char *err, size_t errlen)
+{
+	int r;
+
+	pthread_mutex_lock(&codec_lock);
+	r = codec_reply_encode_locked(rep, secret, out, outlen, err, errlen);
+	pthread_mutex_unlock(&codec_lock);
+	return r;
+}
+
+struct codec_pairs *
+codec_pairs_parse(TALLOC_CTX *ctx, const char *text, char *err, size_t errlen)
+{
+	struct codec_pairs *r;
+
+	pthread_mutex_lock(&codec_lock);
+	r = codec_pairs_parse_locked(ctx, text, err, errlen);
+	pthread_mutex_unlock(&codec_lock);
+	return r;
+}
+
+struct codec_out *
+codec_out_new(TALLOC_CTX *ctx, int code, uint8_t id)
+{
+	struct codec_out *r;
+
+	pthread_mutex_lock(&codec_lock);
+	r = codec_out_new_locked(ctx, code, id);
+	pthread_mutex_unlock(&codec_lock);
+	return r;
+}
+
+int
+codec_out_add(struct codec_out *o, unsigned attr, unsigned vendor, const void *data, size_t len)
+{
+	int r;
+
+	pthread_mutex_lock(&codec_lock);
+	r = codec_out_add_locked(o, attr, vendor, data, len);
+	pthread_mutex_unlock(&codec_lock);
+	return r;
+}
+
+int
+codec_out_add_integer(struct codec_out *o, unsigned attr, uint32_t value)
+{
+	int r;
+
+	pthread_mutex_lock(&codec_lock);
+	r = codec_out_add_integer_locked(o, attr, value);
+	pthread_mutex_unlock(&codec_lock);
+	return r;
+}
+
+int
+codec_out_encode(struct codec_out *o, const char *secret, const uint8_t **out, size_t *len,
+		 char *err, size_t errlen)
+{
+	int r;
+
+	pthread_mutex_lock(&codec_lock);
+	r = codec_out_encode_locked(o, secret, out, len, err, errlen);
+	pthread_mutex_unlock(&codec_lock);
+	return r;
+}
+
+struct codec_request *
+codec_reply_check(TALLOC_CTX *ctx, const struct codec_out *o, const uint8_t *buf, size_t len,
+		  const char *secret, char *err, size_t errlen)
+{
+	struct codec_request *r;
+
+	pthread_mutex_lock(&codec_lock);
+	r = codec_reply_check_locked(ctx, o, buf, len, secret, err, errlen);
+	pthread_mutex_unlock(&codec_lock);
+	return r;
 }

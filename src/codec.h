@@ -6,7 +6,8 @@
  * RFC 2548 (MS-MPPE keys). Nothing here logs; errors come back in a message buffer.
  *
  * The libfreeradius codec is not thread safe (fr_rand() is a global generator used by
- * rad_alloc/rad_encode): call everything here from one thread.
+ * rad_alloc/rad_encode): every function here that reaches it takes one process-wide lock, so
+ * threads may call the codec concurrently (each on its own objects).
  */
 #ifndef KAGI_CODEC_H
 #define KAGI_CODEC_H

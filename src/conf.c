@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -81,6 +82,7 @@ static cfg_opt_t limits_opts[] = {
 	CFG_INT("max_invalid", 5, CFGF_NONE),
 	CFG_INT("dup_cache_time", 30, CFGF_NONE),
 	CFG_INT("dup_cache_size", 65536, CFGF_NONE),
+	CFG_INT("threads", 0, CFGF_NONE),
 	CFG_END(),
 };
 
@@ -162,14 +164,14 @@ conf_destructor(struct conf *c)
 struct conf *
 conf_ref(struct conf *c)
 {
-	c->refs++;
+	atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
 	return c;
 }
 
 void
 conf_unref(struct conf *c)
 {
-	if (c && --c->refs == 0)
+	if (c && atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
 		talloc_free(c);
 }
 
@@ -525,6 +527,8 @@ badip:
 	    get_uint(sec, "dup_cache_time", 1, 300, &c->limits.dup_cache_time, where, err,
 		     errlen) < 0 ||
 	    get_uint(sec, "dup_cache_size", 16, 10000000, &c->limits.dup_cache_size, where, err,
+		     errlen) < 0 ||
+	    get_uint(sec, "threads", 0, CONF_MAX_THREADS, &c->limits.threads, where, err,
 		     errlen) < 0)
 		goto out;
 
@@ -824,7 +828,7 @@ conf_load(TALLOC_CTX *ctx, const char *dir, char *err, size_t errlen,
 	}
 	c->dir = talloc_strdup(c, real);
 	free(real);
-	c->refs = 1;
+	atomic_init(&c->refs, 1);
 	c->generation = ++generation;
 
 	if (load_main(c, err, errlen) < 0 || load_clients(c, err, errlen, warn, arg) < 0 ||

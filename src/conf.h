@@ -10,6 +10,7 @@
 #define KAGI_CONF_H
 
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,6 +21,7 @@ struct codec_pairs;
 struct tls_server;
 
 #define CONF_MAX_LISTEN 16
+#define CONF_MAX_THREADS 64
 #define CONF_MAX_METHODS 8
 
 struct conf_listen {
@@ -104,12 +106,13 @@ struct conf_limits {
 	unsigned max_invalid;
 	unsigned dup_cache_time;
 	unsigned dup_cache_size;
+	unsigned threads; /* worker threads; 0 = one per CPU */
 };
 
 struct conf {
 	char *dir;
 	unsigned generation;
-	unsigned refs;
+	atomic_uint refs; /* sessions on worker threads hold references */
 
 	struct conf_listen listen[CONF_MAX_LISTEN];
 	unsigned n_listen;

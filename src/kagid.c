@@ -20,13 +20,15 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-		"Usage: kagid [-d DIR] [-f] [-X] [-C] [-D DICTDIR]\n"
+		"Usage: kagid [-d DIR] [-f] [-X] [-C] [-t N] [-D DICTDIR]\n"
 		"kagi RADIUS server for 802.1X (EAP-TLS, TLS 1.2 and 1.3).\n"
 		"\n"
 		"  -d DIR      configuration directory (default: raddb)\n"
 		"  -f          stay in the foreground (log to stderr)\n"
 		"  -X          debug: foreground, trace every packet and EAP/TLS step\n"
 		"  -C          check the configuration and exit (0 = OK)\n"
+		"  -t N        worker threads (default: limits { threads } in kagi.conf,\n"
+		"              else one per CPU)\n"
 		"  -D DICTDIR  RADIUS dictionary directory (default: " DICT_DIR ")\n"
 		"  -h, --help  this help\n"
 		"\n"
@@ -46,8 +48,9 @@ main(int argc, char **argv)
 	char err[1024];
 	struct server *srv;
 	int c, ret;
+	unsigned threads = 0;
 
-	while ((c = getopt_long(argc, argv, "d:fXCD:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:fXCt:D:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			dir = optarg;
@@ -61,6 +64,17 @@ main(int argc, char **argv)
 		case 'C':
 			check = true;
 			break;
+		case 't': {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+
+			if (*optarg < '0' || *optarg > '9' || *end || n < 1 || n > 64) {
+				fprintf(stderr, "kagid: -t wants a number of threads from 1 to 64\n");
+				return 2;
+			}
+			threads = (unsigned)n;
+			break;
+		}
 		case 'D':
 			dict = optarg;
 			break;
@@ -98,6 +112,7 @@ main(int argc, char **argv)
 		codec_free();
 		return 1;
 	}
+	server_set_threads(srv, threads);
 	if (!foreground) {
 		if (daemon(1, 0) < 0) {
 			log_error("cannot become a daemon");

@@ -1,6 +1,13 @@
 /*
  * server.c - receive pipeline, sessions to replies, logging, event loop (see server.h).
  * RFC 2865, RFC 3579 §3 (EAP over RADIUS), RFC 5080 §2.2 (duplicates), RFC 5997 (Status-Server).
+ *
+ * Threads: the main thread receives (client lookup, Message-Authenticator, duplicate check),
+ * handles signals and timers, and queues each new request as a job; worker threads take jobs
+ * off one queue and do the rest (decode, EAP and TLS, reply, send). A conversation is worked on
+ * by one thread at a time (session_claim); the RADIUS codec, the session table, the duplicate
+ * cache, the TLS session cache and the authentication log each have their own lock. A job holds
+ * a reference to the configuration generation its client was found in.
  */
 #include "server.h"
 
@@ -20,39 +27,70 @@
 #include <malloc.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/sysinfo.h>
 #include <time.h>
 #include <unistd.h>
 
 #define MAX_BATCH 64
 #define DROP_LOG_BURST 10 /* drop warnings per kind per 10 s outside -X */
+#define MAX_QUEUE 4096	  /* requests waiting for a worker; more are dropped (the NAS retries) */
 
 enum drop_kind {
 	DROP_UNKNOWN_CLIENT,
 	DROP_BAD_PACKET,
+	DROP_OVERLOAD,
 	DROP_KINDS,
 };
 
+/* A received request on its way to a worker: the datagram and where it came from. */
+struct job {
+	struct dlist link;
+	struct conf *conf;	 /* reference: the generation cl belongs to */
+	const struct client *cl; /* the RADIUS client it came from */
+	int fd;			 /* the socket it came in on (the reply goes out there) */
+	struct sockaddr_storage from;
+	socklen_t fromlen;
+	size_t len; /* the RADIUS Length (trailing bytes dropped) */
+	bool status; /* Status-Server: never in the duplicate cache */
+	uint8_t buf[];
+};
+
+struct workq {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct dlist jobs;
+	unsigned n;
+	bool stop;
+};
+
 struct server {
-	struct conf *conf; /* current generation (one reference) */
+	struct conf *conf; /* current generation (one reference); main thread only */
 	char *dir;
 	bool debug;
 	struct session_table *sessions;
 	struct dupcache *dups;
 	struct tls_cache *tls_cache;
-	struct auth_log *auth_log;
 	bool daemon;
 	int fds[16];
 	unsigned n_fds;
-	uint64_t now_ms;
-	/* rate-limited warnings */
+	uint64_t now_ms; /* main thread's clock */
+	unsigned threads_wanted; /* -t, else the configuration's threads (0: one per CPU) */
+	pthread_t *threads;
+	unsigned n_threads;
+	struct workq q;
+	/* rate-limited warnings of the main thread */
 	uint64_t drop_window_ms[DROP_KINDS];
 	unsigned drop_logged[DROP_KINDS];
 	unsigned long drop_suppressed[DROP_KINDS];
+	/* lock: the authentication log (swapped on reload) and the eviction warning counts */
+	pthread_mutex_t lock;
+	struct auth_log *auth_log;
 	uint64_t evict_window_ms;
 	unsigned evict_logged;
 	unsigned long evict_suppressed;
@@ -146,7 +184,7 @@ drop_should_log(struct server *srv, enum drop_kind k)
 /* ---- authentication log ---- */
 
 static void
-log_session(struct server *srv, struct eap_session *s, const char *result)
+log_session(struct server *srv, struct eap_session *s, const char *result, uint64_t now_ms)
 {
 	struct auth_record r = {
 		.client = s->client,
@@ -166,10 +204,12 @@ log_session(struct server *srv, struct eap_session *s, const char *result)
 		.result = result,
 		.reason = s->reason ? s->reason : (strcmp(result, "accept") == 0 ? "ok" : "?"),
 		.rounds = s->rounds,
-		.ms = srv->now_ms - s->created_ms,
+		.ms = now_ms > s->created_ms ? now_ms - s->created_ms : 0,
 	};
 
+	pthread_mutex_lock(&srv->lock);
 	auth_log_write(srv->auth_log, &r);
+	pthread_mutex_unlock(&srv->lock);
 	if (strcmp(result, "accept") == 0)
 		log_info("Login OK: [%s] (from client %s, %s%s%s)", s->identity, s->client,
 			 s->method ? "EAP-" : "", s->method ? s->method->name : "",
@@ -196,37 +236,48 @@ log_no_session(struct server *srv, const struct client *cl, const char *nas,
 	if (codec_request_string(req, CODEC_ATTR_CALLING_STATION_ID, csid, sizeof(csid)))
 		r.calling_station_id = csid;
 	r.identity = identity;
+	pthread_mutex_lock(&srv->lock);
 	auth_log_write(srv->auth_log, &r);
+	pthread_mutex_unlock(&srv->lock);
 	log_info("Login incorrect: [%s] (from client %s): %s", identity, cl->shortname, reason);
 }
 
+/* Called by the session table (its lock held) from whichever thread evicts or expires. */
 static void
 session_dropped(void *arg, struct eap_session *s, const char *why)
 {
 	struct server *srv = arg;
+	uint64_t now_ms = mono_ms();
 
 	if (strcmp(why, "evicted") == 0) {
 		s->reason = "evicted: session table full (least recently active dropped)";
 		if (!srv->debug) {
-			if (srv->now_ms - srv->evict_window_ms >= 10000) {
+			bool quiet = false;
+
+			pthread_mutex_lock(&srv->lock);
+			if (now_ms - srv->evict_window_ms >= 10000) {
 				if (srv->evict_suppressed)
 					log_warn("%lu half-open conversations evicted in the last "
 						 "10 s (session table full)",
 						 srv->evict_suppressed);
-				srv->evict_window_ms = srv->now_ms;
+				srv->evict_window_ms = now_ms;
 				srv->evict_logged = 0;
 				srv->evict_suppressed = 0;
 			}
 			if (srv->evict_logged >= DROP_LOG_BURST) {
 				srv->evict_suppressed++;
-				return;
+				quiet = true;
+			} else {
+				srv->evict_logged++;
 			}
-			srv->evict_logged++;
+			pthread_mutex_unlock(&srv->lock);
+			if (quiet)
+				return;
 		}
 	} else {
 		s->reason = "peer stopped answering (session timeout)";
 	}
-	log_session(srv, s, "abandoned");
+	log_session(srv, s, "abandoned", now_ms);
 }
 
 static void
@@ -248,10 +299,10 @@ trace_attr(void *arg, const char *text)
 /* ---- replies ---- */
 
 static int
-send_reply(struct server *srv, int fd, const struct client *cl, struct codec_reply *rep,
-	   const struct sockaddr *to, socklen_t tolen, const uint8_t *vector, uint8_t id,
-	   bool status)
+send_reply(struct server *srv, const struct job *job, struct codec_reply *rep, uint64_t now_ms)
 {
+	const struct client *cl = job->cl;
+	const struct sockaddr *to = (const struct sockaddr *)&job->from;
 	const uint8_t *out;
 	size_t outlen;
 	char err[256];
@@ -265,16 +316,16 @@ send_reply(struct server *srv, int fd, const struct client *cl, struct codec_rep
 
 		addr_text(to, a, sizeof(a));
 		log_msg(LOG_LVL_DEBUG, "Sent %s Id %u to %s length %zu",
-			code_name(codec_reply_code(rep)), id, a, outlen);
+			code_name(codec_reply_code(rep)), job->buf[1], a, outlen);
 		codec_reply_describe(rep, trace_attr, NULL);
 	}
-	if (sendto(fd, out, outlen, 0, to, tolen) < 0)
+	/* Cached before it is sent: a retransmission racing the reply must find it. */
+	if (!job->status)
+		dupcache_store(srv->dups, to, job->buf[1], job->buf + 4, out, outlen, now_ms,
+			       (uint64_t)job->conf->limits.dup_cache_time * 1000,
+			       job->conf->limits.dup_cache_size);
+	if (sendto(job->fd, out, outlen, 0, to, job->fromlen) < 0)
 		log_warn("sendto: %s", strerror(errno));
-	/* RFC 5997 §3: Status-Server is answered afresh each time, never from the cache. */
-	if (!status)
-		dupcache_store(srv->dups, to, id, vector, out, outlen, srv->now_ms,
-			       (uint64_t)srv->conf->limits.dup_cache_time * 1000,
-			       srv->conf->limits.dup_cache_size);
 	return 0;
 }
 
@@ -328,9 +379,11 @@ build_accept(TALLOC_CTX *ctx, struct codec_request *req, struct eap_session *s,
 /* ---- Access-Request ---- */
 
 static struct codec_reply *
-handle_access_request(struct server *srv, TALLOC_CTX *ctx, const struct client *cl,
-		      struct codec_request *req, const struct sockaddr *from)
+handle_access_request(struct server *srv, TALLOC_CTX *ctx, const struct job *job,
+		      struct codec_request *req, uint64_t now_ms)
 {
+	const struct client *cl = job->cl;
+	const struct sockaddr *from = (const struct sockaddr *)&job->from;
 	size_t eap_len = 0, state_len = 0;
 	const uint8_t *eap = codec_request_attr(req, CODEC_ATTR_EAP_MESSAGE, &eap_len);
 	const uint8_t *state = codec_request_attr(req, CODEC_ATTR_STATE, &state_len);
@@ -348,7 +401,7 @@ handle_access_request(struct server *srv, TALLOC_CTX *ctx, const struct client *
 	}
 
 	if (!state) {
-		const struct conf *c = srv->conf;
+		struct conf *c = job->conf;
 		char err[300];
 		int r = tls_server_refresh(c->tls_server, err, sizeof(err));
 
@@ -358,12 +411,12 @@ handle_access_request(struct server *srv, TALLOC_CTX *ctx, const struct client *
 			log_error("%s", err);
 
 		s = session_create(srv->sessions, cl->name, c->limits.max_sessions,
-				   c->limits.max_sessions_per_client, srv->now_ms);
+				   c->limits.max_sessions_per_client, now_ms);
 		if (!s) {
 			log_error("cannot create a session (out of memory)");
 			return NULL;
 		}
-		s->conf = conf_ref(srv->conf);
+		s->conf = conf_ref(c);
 		s->methods = s->conf->methods;
 		s->n_methods = s->conf->n_methods;
 		snprintf(s->client, sizeof(s->client), "%s", cl->shortname);
@@ -379,9 +432,19 @@ handle_access_request(struct server *srv, TALLOC_CTX *ctx, const struct client *
 		session_trace(s, "new conversation from client %s", cl->shortname);
 		step = eap_start(s, ctx, eap, eap_len, &out);
 	} else {
-		s = session_find(srv->sessions, state, state_len);
-		if (s && strcmp(s->client, cl->shortname) != 0)
-			s = NULL; /* a State belongs to the client it was given to */
+		bool busy;
+
+		s = session_claim(srv->sessions, state, state_len, cl->name, now_ms, &busy);
+		if (busy) {
+			/*
+			 * Another thread is answering this conversation: a second request with
+			 * the same State but a new Identifier (a confused or replaying NAS).
+			 * Nothing is changed; the NAS retransmits if it still cares.
+			 */
+			if (srv->debug)
+				log_msg(LOG_LVL_DEBUG, "conversation busy: request dropped");
+			return NULL;
+		}
 		if (!s) {
 			log_no_session(srv, cl, nas, req, "unknown State");
 			rep = codec_reply_new(ctx, req, CODEC_ACCESS_REJECT);
@@ -390,7 +453,6 @@ handle_access_request(struct server *srv, TALLOC_CTX *ctx, const struct client *
 				codec_reply_add(rep, CODEC_ATTR_EAP_MESSAGE, 0, out.data, out.len);
 			return rep;
 		}
-		session_touch(s, srv->now_ms);
 		s->now = time(NULL);
 		step = eap_continue(s, ctx, eap, eap_len, &out);
 	}
@@ -400,6 +462,7 @@ handle_access_request(struct server *srv, TALLOC_CTX *ctx, const struct client *
 		rep = reply_eap(ctx, req, CODEC_ACCESS_CHALLENGE, &out);
 		if (rep)
 			codec_reply_add(rep, CODEC_ATTR_STATE, 0, s->state, sizeof(s->state));
+		session_release(s, now_ms);
 		return rep;
 	case EAP_STEP_SUCCESS:
 		rep = build_accept(ctx, req, s, &out);
@@ -409,7 +472,7 @@ handle_access_request(struct server *srv, TALLOC_CTX *ctx, const struct client *
 		}
 		if (s->method && s->method->accepted)
 			s->method->accepted(s, s->now);
-		log_session(srv, s, "accept");
+		log_session(srv, s, "accept", now_ms);
 		talloc_free(s);
 		return rep;
 	case EAP_STEP_FAIL:
@@ -419,24 +482,101 @@ handle_access_request(struct server *srv, TALLOC_CTX *ctx, const struct client *
 	if (!out.data)
 		eap_failure(ctx, s->last_id, &out);
 	rep = reply_eap(ctx, req, CODEC_ACCESS_REJECT, &out);
-	log_session(srv, s, "reject");
+	log_session(srv, s, "reject", now_ms);
 	talloc_free(s);
 	return rep;
 }
 
+/* A worker's part: decode, answer, send (or drop), for one job. */
+static void
+process_job(struct server *srv, struct job *job)
+{
+	const struct client *cl = job->cl;
+	const struct sockaddr *from = (const struct sockaddr *)&job->from;
+	uint64_t now_ms = mono_ms();
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	struct codec_request *req = NULL;
+	struct codec_reply *rep = NULL;
+	char err[256], a[80];
+
+	if (ctx)
+		req = codec_request_decode(ctx, job->buf, job->len, cl->secret, err, sizeof(err));
+	if (!req) {
+		addr_text(from, a, sizeof(a));
+		/* Decoding after a valid Message-Authenticator rarely fails: no rate limit. */
+		log_warn("Dropping packet from client %s (%s): %s", cl->shortname, a,
+			 ctx ? err : "out of memory");
+		goto out;
+	}
+	if (srv->debug) {
+		addr_text(from, a, sizeof(a));
+		log_msg(LOG_LVL_DEBUG, "Received %s Id %u from %s length %zu (client %s)",
+			code_name(codec_request_code(req)), job->buf[1], a, job->len,
+			cl->shortname);
+		codec_request_describe(req, trace_attr, NULL);
+	}
+	if (job->status)
+		rep = codec_reply_new(ctx, req, CODEC_ACCESS_ACCEPT); /* RFC 5997 §3 */
+	else
+		rep = handle_access_request(srv, ctx, job, req, now_ms);
+	if (rep && send_reply(srv, job, rep, now_ms) == 0)
+		goto out_ok;
+out:
+	/* No reply: a retransmission of this request is worked on afresh. */
+	if (!job->status)
+		dupcache_cancel(srv->dups, from, job->buf[1], job->buf + 4);
+out_ok:
+	talloc_free(ctx);
+}
+
+static void
+job_free(struct job *job)
+{
+	conf_unref(job->conf);
+	free(job);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct server *srv = arg;
+	struct workq *q = &srv->q;
+
+	for (;;) {
+		struct job *job;
+
+		pthread_mutex_lock(&q->lock);
+		while (!q->stop && dlist_empty(&q->jobs))
+			pthread_cond_wait(&q->cond, &q->lock);
+		if (q->stop) {
+			pthread_mutex_unlock(&q->lock);
+			return NULL;
+		}
+		job = dlist_entry(q->jobs.next, struct job, link);
+		dlist_del(&job->link);
+		q->n--;
+		pthread_mutex_unlock(&q->lock);
+
+		process_job(srv, job);
+		job_free(job);
+	}
+}
+
+/* The main thread's part: drop what must be dropped before anything is allocated, answer
+ * retransmissions from the cache, queue the rest for a worker. */
 static void
 handle_datagram(struct server *srv, int fd, const uint8_t *buf, size_t n,
 		const struct sockaddr *from, socklen_t fromlen)
 {
 	const struct client *cl = clients_find(srv->conf, from);
+	const struct conf_limits *lim = &srv->conf->limits;
 	enum codec_raw_result raw;
-	size_t plen = 0;
-	const uint8_t *cached;
-	size_t cached_len;
-	TALLOC_CTX *ctx;
-	struct codec_request *req;
-	struct codec_reply *rep = NULL;
-	char err[256], a[80];
+	size_t plen = 0, cached_len = 0;
+	uint8_t cached[CODEC_MAX_PACKET];
+	struct workq *q = &srv->q;
+	struct job *job;
+	bool status, full;
+	char a[80];
 
 	if (!cl) {
 		if (drop_should_log(srv, DROP_UNKNOWN_CLIENT)) {
@@ -455,44 +595,70 @@ handle_datagram(struct server *srv, int fd, const uint8_t *buf, size_t n,
 		}
 		return;
 	}
-	if (dupcache_find(srv->dups, from, buf[1], buf + 4, srv->now_ms, &cached, &cached_len)) {
-		if (srv->debug) {
-			addr_text(from, a, sizeof(a));
-			log_msg(LOG_LVL_DEBUG,
-				"Retransmission of Id %u from %s: sending the cached reply", buf[1],
-				a);
+	/* RFC 5997 §3: Status-Server is answered afresh each time, never from the cache. */
+	status = buf[0] == CODEC_STATUS_SERVER;
+	if (!status) {
+		switch (dupcache_begin(srv->dups, from, buf[1], buf + 4, srv->now_ms,
+				       (uint64_t)lim->dup_cache_time * 1000, lim->dup_cache_size,
+				       cached, sizeof(cached), &cached_len)) {
+		case DUP_REPLY:
+			if (srv->debug) {
+				addr_text(from, a, sizeof(a));
+				log_msg(LOG_LVL_DEBUG,
+					"Retransmission of Id %u from %s: sending the cached reply",
+					buf[1], a);
+			}
+			if (sendto(fd, cached, cached_len, 0, from, fromlen) < 0)
+				log_warn("sendto: %s", strerror(errno));
+			return;
+		case DUP_PENDING:
+			if (srv->debug) {
+				addr_text(from, a, sizeof(a));
+				log_msg(LOG_LVL_DEBUG,
+					"Retransmission of Id %u from %s: still being answered", buf[1],
+					a);
+			}
+			return;
+		case DUP_NONE:
+			break;
 		}
-		if (sendto(fd, cached, cached_len, 0, from, fromlen) < 0)
-			log_warn("sendto: %s", strerror(errno));
-		return;
 	}
 
-	ctx = talloc_new(srv);
-	if (!ctx)
+	job = malloc(sizeof(*job) + plen);
+	if (!job) {
+		if (!status)
+			dupcache_cancel(srv->dups, from, buf[1], buf + 4);
 		return;
-	req = codec_request_decode(ctx, buf, plen, cl->secret, err, sizeof(err));
-	if (!req) {
-		if (drop_should_log(srv, DROP_BAD_PACKET)) {
+	}
+	job->conf = conf_ref(srv->conf);
+	job->cl = cl;
+	job->fd = fd;
+	memcpy(&job->from, from, fromlen);
+	job->fromlen = fromlen;
+	job->len = plen;
+	job->status = status;
+	memcpy(job->buf, buf, plen);
+
+	pthread_mutex_lock(&q->lock);
+	full = q->n >= MAX_QUEUE;
+	if (!full) {
+		dlist_add_tail(&q->jobs, &job->link);
+		q->n++;
+		pthread_cond_signal(&q->cond);
+	}
+	pthread_mutex_unlock(&q->lock);
+	if (full) {
+		/* Overloaded: shed the request; the NAS retransmits, and is answered then. */
+		if (!status)
+			dupcache_cancel(srv->dups, from, buf[1], buf + 4);
+		job_free(job);
+		if (drop_should_log(srv, DROP_OVERLOAD)) {
 			addr_text(from, a, sizeof(a));
-			log_warn("Dropping packet from client %s (%s): %s", cl->shortname, a, err);
+			log_warn("Dropping request from client %s (%s): %u requests already queued "
+				 "(server overloaded)",
+				 cl->shortname, a, MAX_QUEUE);
 		}
-		goto out;
 	}
-	if (srv->debug) {
-		addr_text(from, a, sizeof(a));
-		log_msg(LOG_LVL_DEBUG, "Received %s Id %u from %s length %zu (client %s)",
-			code_name(codec_request_code(req)), buf[1], a, plen, cl->shortname);
-		codec_request_describe(req, trace_attr, NULL);
-	}
-	if (codec_request_code(req) == CODEC_STATUS_SERVER)
-		rep = codec_reply_new(ctx, req, CODEC_ACCESS_ACCEPT); /* RFC 5997 §3 */
-	else
-		rep = handle_access_request(srv, ctx, cl, req, from);
-	if (rep)
-		send_reply(srv, fd, cl, rep, from, fromlen, buf + 4, buf[1],
-			   codec_request_code(req) == CODEC_STATUS_SERVER);
-out:
-	talloc_free(ctx);
 }
 
 /* ---- set-up ---- */
@@ -504,16 +670,70 @@ conf_warn(void *arg, const char *text)
 	log_warn("%s", text);
 }
 
+/* Start the worker threads: -t, else the configuration's threads, else one per CPU. */
+static int
+workers_start(struct server *srv)
+{
+	unsigned n = srv->threads_wanted ? srv->threads_wanted : srv->conf->limits.threads, i;
+
+	if (n == 0)
+		n = (unsigned)get_nprocs();
+	if (n == 0)
+		n = 1;
+	if (n > CONF_MAX_THREADS)
+		n = CONF_MAX_THREADS;
+	srv->threads = talloc_zero_array(srv, pthread_t, n);
+	if (!srv->threads)
+		return -1;
+	for (i = 0; i < n; i++) {
+		int e = pthread_create(&srv->threads[i], NULL, worker_main, srv);
+
+		if (e) {
+			log_error("cannot start worker thread: %s", strerror(e));
+			return srv->n_threads ? 0 : -1;
+		}
+		srv->n_threads++;
+	}
+	return 0;
+}
+
+/* Stop the workers after the job each is on; drop what is still queued. */
+static void
+workers_stop(struct server *srv)
+{
+	struct workq *q = &srv->q;
+	unsigned i;
+
+	pthread_mutex_lock(&q->lock);
+	q->stop = true;
+	pthread_cond_broadcast(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+	for (i = 0; i < srv->n_threads; i++)
+		pthread_join(srv->threads[i], NULL);
+	srv->n_threads = 0;
+	while (!dlist_empty(&q->jobs)) {
+		struct job *job = dlist_entry(q->jobs.next, struct job, link);
+
+		dlist_del(&job->link);
+		job_free(job);
+	}
+	q->n = 0;
+}
+
 static int
 server_destructor(struct server *srv)
 {
 	unsigned i;
 
+	workers_stop(srv);
 	for (i = 0; i < srv->n_fds; i++)
 		close(srv->fds[i]);
 	/* Sessions hold configuration references: free them before the generation. */
 	TALLOC_FREE(srv->sessions);
 	conf_unref(srv->conf);
+	pthread_cond_destroy(&srv->q.cond);
+	pthread_mutex_destroy(&srv->q.lock);
+	pthread_mutex_destroy(&srv->lock);
 	return 0;
 }
 
@@ -549,10 +769,18 @@ server_new(TALLOC_CTX *ctx, const char *dir, bool debug, char *err, size_t errle
 	}
 	srv->debug = debug;
 	srv->dir = talloc_strdup(srv, dir);
-	srv->conf = conf_load(srv, dir, err, errlen, conf_warn, NULL);
+	pthread_mutex_init(&srv->lock, NULL);
+	pthread_mutex_init(&srv->q.lock, NULL);
+	pthread_cond_init(&srv->q.cond, NULL);
+	dlist_init(&srv->q.jobs);
+	talloc_set_destructor(srv, server_destructor);
+	/*
+	 * Not a talloc child of srv: the last reference to a generation may be dropped by a
+	 * worker thread, and talloc trees are not shared between threads.
+	 */
+	srv->conf = conf_load(NULL, dir, err, errlen, conf_warn, NULL);
 	if (!srv->conf)
 		goto fail;
-	talloc_set_destructor(srv, server_destructor);
 	srv->sessions = session_table_new(srv, session_dropped, srv);
 	srv->dups = dupcache_new(srv);
 	srv->tls_cache = tls_cache_new(srv, srv->conf->tls.session_cache_size,
@@ -586,10 +814,16 @@ server_daemonized(struct server *srv)
 	auth_log_to_syslog(srv->auth_log);
 }
 
+void
+server_set_threads(struct server *srv, unsigned n)
+{
+	srv->threads_wanted = n;
+}
+
 int
 server_reload(struct server *srv, char *err, size_t errlen)
 {
-	struct conf *c = conf_load(srv, srv->dir, err, errlen, conf_warn, NULL);
+	struct conf *c = conf_load(NULL, srv->dir, err, errlen, conf_warn, NULL);
 	struct auth_log *al = NULL;
 
 	if (!c)
@@ -604,14 +838,19 @@ server_reload(struct server *srv, char *err, size_t errlen)
 	if (c->n_listen != srv->conf->n_listen ||
 	    memcmp(c->listen, srv->conf->listen, sizeof(c->listen)) != 0)
 		log_warn("listen addresses changed: they take effect on restart only");
+	if (c->limits.threads != srv->conf->limits.threads && !srv->threads_wanted)
+		log_warn("threads changed: it takes effect on restart only");
 	tls_server_set_cache(c->tls_server, srv->tls_cache);
+	/* Jobs and sessions in flight keep their references to the old generation. */
 	conf_unref(srv->conf);
 	srv->conf = c;
 	if (al) {
-		talloc_free(srv->auth_log);
-		srv->auth_log = al;
 		if (srv->daemon)
 			auth_log_to_syslog(al);
+		pthread_mutex_lock(&srv->lock);
+		talloc_free(srv->auth_log);
+		srv->auth_log = al;
+		pthread_mutex_unlock(&srv->lock);
 	}
 	return 0;
 }
@@ -660,6 +899,12 @@ server_run(struct server *srv)
 	pfd[n].fd = sfd;
 	pfd[n].events = POLLIN;
 	srv->now_ms = last_tick = mono_ms();
+	if (workers_start(srv) < 0) {
+		log_error("cannot start the worker threads");
+		close(sfd);
+		return -1;
+	}
+	log_info("%u worker thread%s", srv->n_threads, srv->n_threads == 1 ? "" : "s");
 	log_info("Ready to process requests");
 
 	for (;;) {
@@ -718,6 +963,7 @@ server_run(struct server *srv)
 			last_tick = srv->now_ms;
 		}
 	}
+	workers_stop(srv);
 	close(sfd);
 	return 0;
 }

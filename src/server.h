@@ -6,6 +6,8 @@
  *   -> duplicate cache (retransmission: cached reply bytes) -> decode
  *   -> Status-Server: Access-Accept | Access-Request: EAP session -> method
  *   -> reply (Message-Authenticator first), sign, send, cache; one auth-log line per outcome.
+ *
+ * The main thread receives and drops; worker threads decode and answer (see server.c).
  */
 #ifndef KAGI_SERVER_H
 #define KAGI_SERVER_H
@@ -29,6 +31,9 @@ struct server *server_new(TALLOC_CTX *ctx, const char *dir, bool debug, char *er
  * stays and -1 is returned with err set. Listen addresses are fixed at start-up.
  */
 int server_reload(struct server *srv, char *err, size_t errlen);
+
+/* server_set_threads - worker threads (overrides the configuration; 0 = as configured). */
+void server_set_threads(struct server *srv, unsigned n);
 
 /* server_daemonized - kagid left the terminal: "-" logs go to syslog from now on. */
 void server_daemonized(struct server *srv);

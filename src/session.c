@@ -7,6 +7,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +30,12 @@ struct session_table {
 	session_drop_fn *drop;
 	void *drop_arg;
 	bool freeing;
+	/*
+	 * Worker threads share the table. The lock covers the hash, the LRU lists, the counts and
+	 * every session's links and busy flag; a session's own contents belong to the one thread
+	 * that claimed it (busy) until it releases or ends it.
+	 */
+	pthread_mutex_t lock;
 };
 
 static unsigned
@@ -41,10 +48,24 @@ state_hash(const uint8_t *state)
 	return h % SESSION_BUCKETS;
 }
 
+static void unlink_locked(struct session_table *t, struct eap_session *s);
+
 static int
 table_free(struct session_table *t)
 {
+	struct dlist *n;
+
+	/* Sessions are not talloc children of the table (threads): free what is left. */
+	pthread_mutex_lock(&t->lock);
+	while ((n = dlist_first(&t->lru)) != NULL) {
+		struct eap_session *s = dlist_entry(n, struct eap_session, lru);
+
+		unlink_locked(t, s);
+		talloc_free(s);
+	}
 	t->freeing = true;
+	pthread_mutex_unlock(&t->lock);
+	pthread_mutex_destroy(&t->lock);
 	return 0;
 }
 
@@ -58,6 +79,7 @@ session_table_new(TALLOC_CTX *ctx, session_drop_fn *drop, void *arg)
 	dlist_init(&t->lru);
 	t->drop = drop;
 	t->drop_arg = arg;
+	pthread_mutex_init(&t->lock, NULL);
 	talloc_set_destructor(t, table_free);
 	return t;
 }
@@ -86,23 +108,36 @@ slot_get(struct session_table *t, const char *client, bool create)
 	return s;
 }
 
+/* Take s out of the hash, the LRU lists and the counts. Table lock held. */
+static void
+unlink_locked(struct session_table *t, struct eap_session *s)
+{
+	struct eap_session **pp;
+
+	if (!s->linked)
+		return;
+	for (pp = &t->buckets[state_hash(s->state)]; *pp; pp = &(*pp)->hnext) {
+		if (*pp == s) {
+			*pp = s->hnext;
+			break;
+		}
+	}
+	dlist_del(&s->lru);
+	dlist_del(&s->client_lru);
+	t->count--;
+	s->slot->count--;
+	s->linked = false;
+}
+
 static int
 session_destructor(struct eap_session *s)
 {
 	struct session_table *t = s->table;
-	struct eap_session **pp;
 
-	if (!t->freeing) {
-		for (pp = &t->buckets[state_hash(s->state)]; *pp; pp = &(*pp)->hnext) {
-			if (*pp == s) {
-				*pp = s->hnext;
-				break;
-			}
-		}
-		dlist_del(&s->lru);
-		dlist_del(&s->client_lru);
-		t->count--;
-		s->slot->count--;
+	if (s->linked) {
+		pthread_mutex_lock(&t->lock);
+		unlink_locked(t, s);
+		pthread_mutex_unlock(&t->lock);
 	}
 	if (s->conf)
 		conf_unref(s->conf);
@@ -112,50 +147,73 @@ session_destructor(struct eap_session *s)
 	return 0;
 }
 
-static void
+/*
+ * Drop the least recently active session of a list that no thread is working on. Table lock
+ * held. False if every session there is busy.
+ */
+static bool
 drop_lru(struct session_table *t, struct dlist *head, size_t member_off)
 {
-	struct dlist *n = dlist_first(head);
+	struct dlist *n;
+
+	for (n = dlist_first(head); n && n != head; n = n->next) {
+		struct eap_session *s = (struct eap_session *)((char *)n - member_off);
+
+		if (s->busy)
+			continue;
+		if (t->drop)
+			t->drop(t->drop_arg, s, "evicted");
+		unlink_locked(t, s);
+		talloc_free(s);
+		return true;
+	}
+	return false;
+}
+
+static bool
+state_taken(struct session_table *t, const uint8_t *state)
+{
 	struct eap_session *s;
 
-	if (!n)
-		return;
-	s = (struct eap_session *)((char *)n - member_off);
-	if (t->drop)
-		t->drop(t->drop_arg, s, "evicted");
-	talloc_free(s);
+	for (s = t->buckets[state_hash(state)]; s; s = s->hnext)
+		if (CRYPTO_memcmp(s->state, state, SESSION_STATE_LEN) == 0)
+			return true;
+	return false;
 }
 
 struct eap_session *
 session_create(struct session_table *t, const char *client, unsigned max_total,
 	       unsigned max_per_client, uint64_t now_ms)
 {
-	struct client_slot *slot = slot_get(t, client, true);
-	struct eap_session *s, *other;
+	struct client_slot *slot;
+	struct eap_session *s;
 	unsigned h;
 
-	if (!slot)
-		return NULL;
-	while (max_per_client && slot->count >= max_per_client)
-		drop_lru(t, &slot->lru, offsetof(struct eap_session, client_lru));
-	while (max_total && t->count >= max_total)
-		drop_lru(t, &t->lru, offsetof(struct eap_session, lru));
-
-	s = talloc_zero(t, struct eap_session);
+	/* Not a talloc child of the table: worker threads create and free sessions concurrently. */
+	s = talloc_zero(NULL, struct eap_session);
 	if (!s)
 		return NULL;
-	do {
-		if (RAND_bytes(s->state, sizeof(s->state)) != 1) {
-			talloc_free(s);
-			return NULL;
-		}
-		other = session_find(t, s->state, sizeof(s->state));
-	} while (other);
-
 	s->table = t;
-	s->slot = slot;
+	s->busy = true;
 	s->created_ms = s->last_ms = now_ms;
 	snprintf(s->client, sizeof(s->client), "%s", client);
+	talloc_set_destructor(s, session_destructor);
+
+	pthread_mutex_lock(&t->lock);
+	slot = slot_get(t, client, true);
+	if (!slot)
+		goto fail;
+	while (max_per_client && slot->count >= max_per_client &&
+	       drop_lru(t, &slot->lru, offsetof(struct eap_session, client_lru)))
+		;
+	while (max_total && t->count >= max_total &&
+	       drop_lru(t, &t->lru, offsetof(struct eap_session, lru)))
+		;
+	do {
+		if (RAND_bytes(s->state, sizeof(s->state)) != 1)
+			goto fail;
+	} while (state_taken(t, s->state));
+	s->slot = slot;
 	h = state_hash(s->state);
 	s->hnext = t->buckets[h];
 	t->buckets[h] = s;
@@ -163,8 +221,13 @@ session_create(struct session_table *t, const char *client, unsigned max_total,
 	dlist_add_tail(&slot->lru, &s->client_lru);
 	t->count++;
 	slot->count++;
-	talloc_set_destructor(s, session_destructor);
+	s->linked = true;
+	pthread_mutex_unlock(&t->lock);
 	return s;
+fail:
+	pthread_mutex_unlock(&t->lock);
+	talloc_free(s);
+	return NULL;
 }
 
 struct eap_session *
@@ -180,8 +243,9 @@ session_find(struct session_table *t, const uint8_t *state, size_t len)
 	return NULL;
 }
 
-void
-session_touch(struct eap_session *s, uint64_t now_ms)
+/* Table lock held. */
+static void
+touch_locked(struct eap_session *s, uint64_t now_ms)
 {
 	s->last_ms = now_ms;
 	dlist_del(&s->lru);
@@ -190,37 +254,93 @@ session_touch(struct eap_session *s, uint64_t now_ms)
 	dlist_add_tail(&s->slot->lru, &s->client_lru);
 }
 
+void
+session_touch(struct eap_session *s, uint64_t now_ms)
+{
+	pthread_mutex_lock(&s->table->lock);
+	touch_locked(s, now_ms);
+	pthread_mutex_unlock(&s->table->lock);
+}
+
+struct eap_session *
+session_claim(struct session_table *t, const uint8_t *state, size_t len, const char *client,
+	      uint64_t now_ms, bool *busy)
+{
+	struct eap_session *s;
+
+	*busy = false;
+	pthread_mutex_lock(&t->lock);
+	s = session_find(t, state, len);
+	if (s && strcmp(s->slot->name, client) != 0)
+		s = NULL; /* a State belongs to the client (by name) it was given to */
+	if (s && s->busy) {
+		*busy = true;
+		s = NULL;
+	}
+	if (s) {
+		s->busy = true;
+		touch_locked(s, now_ms);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return s;
+}
+
+void
+session_release(struct eap_session *s, uint64_t now_ms)
+{
+	pthread_mutex_lock(&s->table->lock);
+	s->busy = false;
+	touch_locked(s, now_ms);
+	pthread_mutex_unlock(&s->table->lock);
+}
+
 unsigned
 session_expire(struct session_table *t, uint64_t now_ms, uint64_t idle_ms)
 {
-	struct dlist *n;
+	struct dlist *n, *next;
 	unsigned dropped = 0;
 
-	while ((n = dlist_first(&t->lru)) != NULL) {
+	pthread_mutex_lock(&t->lock);
+	for (n = dlist_first(&t->lru); n && n != &t->lru; n = next) {
 		struct eap_session *s = dlist_entry(n, struct eap_session, lru);
 
+		next = n->next;
 		if (s->last_ms + idle_ms > now_ms)
 			break;
+		if (s->busy)
+			continue; /* a worker is answering it right now */
 		if (t->drop)
 			t->drop(t->drop_arg, s, "abandoned");
+		unlink_locked(t, s);
 		talloc_free(s);
 		dropped++;
 	}
+	pthread_mutex_unlock(&t->lock);
 	return dropped;
 }
 
 unsigned
-session_count(const struct session_table *t)
+session_count(struct session_table *t)
 {
-	return t->count;
+	unsigned n;
+
+	pthread_mutex_lock(&t->lock);
+	n = t->count;
+	pthread_mutex_unlock(&t->lock);
+	return n;
 }
 
 unsigned
-session_client_count(const struct session_table *t, const char *client)
+session_client_count(struct session_table *t, const char *client)
 {
-	struct client_slot *s = slot_get((struct session_table *)t, client, false);
+	struct client_slot *s;
+	unsigned n;
 
-	return s ? s->count : 0;
+	pthread_mutex_lock(&t->lock);
+	s = slot_get(t, client, false);
+	n = s ? s->count : 0;
+	pthread_mutex_unlock(&t->lock);
+	return n;
 }
 
 void

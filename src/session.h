@@ -32,6 +32,8 @@ struct eap_session {
 	struct dlist lru;	 /* all sessions, least recently active first */
 	struct dlist client_lru; /* this client's sessions */
 	struct client_slot *slot;
+	bool linked; /* in the table (under its lock) */
+	bool busy;   /* a thread is working on it (under the table lock) */
 
 	struct conf *conf; /* the configuration generation this conversation runs on */
 	uint64_t created_ms;
@@ -85,28 +87,45 @@ typedef void session_drop_fn(void *arg, struct eap_session *s, const char *why);
 struct session_table *session_table_new(TALLOC_CTX *ctx, session_drop_fn *drop, void *arg);
 
 /*
- * session_create - a new session for client (by name), with a fresh random State. When the
- * table holds max_total sessions, or the client max_per_client, the least recently active is
- * dropped first (drop callback with "evicted"). The session is a child of the table; free it
- * with talloc_free. NULL if out of memory or randomness.
+ * The table is shared by the worker threads. A session is worked on by one thread at a time:
+ * session_create and session_claim hand it out busy; session_release hands it back (or
+ * talloc_free ends it, taking it out of the table). Eviction and expiry skip busy sessions.
+ */
+
+/*
+ * session_create - a new busy session for client (by name), with a fresh random State. When
+ * the table holds max_total sessions, or the client max_per_client, the least recently active
+ * idle one is dropped first (drop callback with "evicted"). Free it with talloc_free. NULL if
+ * out of memory or randomness.
  */
 struct eap_session *session_create(struct session_table *t, const char *client,
 				   unsigned max_total, unsigned max_per_client, uint64_t now_ms);
 
-/* session_find - by State, or NULL. Does not touch it. */
+/*
+ * session_claim - the session with this State, given to client (the name passed to
+ * session_create; s->client may be relabelled), marked busy and active now; or
+ * NULL (*busy set if another thread is working on it: a retransmission or a replay).
+ */
+struct eap_session *session_claim(struct session_table *t, const uint8_t *state, size_t len,
+				  const char *client, uint64_t now_ms, bool *busy);
+
+/* session_release - the thread is done with it for now: idle again, active now. */
+void session_release(struct eap_session *s, uint64_t now_ms);
+
+/* session_find - by State, or NULL. Does not touch it. Single-threaded use (tests) only. */
 struct eap_session *session_find(struct session_table *t, const uint8_t *state, size_t len);
 
 /* session_touch - mark activity now (moves it to the back of the LRU orders). */
 void session_touch(struct eap_session *s, uint64_t now_ms);
 
 /*
- * session_expire - drop sessions idle longer than idle_ms (drop callback with "abandoned").
- * Returns how many.
+ * session_expire - drop idle sessions inactive longer than idle_ms (drop callback with
+ * "abandoned"). Returns how many.
  */
 unsigned session_expire(struct session_table *t, uint64_t now_ms, uint64_t idle_ms);
 
-unsigned session_count(const struct session_table *t);
-unsigned session_client_count(const struct session_table *t, const char *client);
+unsigned session_count(struct session_table *t);
+unsigned session_client_count(struct session_table *t, const char *client);
 
 /* session_set_reason - record why the conversation fails (formatted copy). */
 void session_set_reason(struct eap_session *s, const char *fmt, ...)

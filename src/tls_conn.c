@@ -10,6 +10,7 @@
 
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -177,6 +178,7 @@ msg_cb(int write_p, int version, int content_type, const void *buf, size_t len, 
 }
 
 static int sess_note_idx = -1;
+static pthread_once_t sess_note_once = PTHREAD_ONCE_INIT;
 
 /* A session duplicated by OpenSSL (TLS 1.3 ticket after a resumption) gets its own note. */
 static int
@@ -202,6 +204,12 @@ note_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void 
 	(void)argl;
 	(void)argp;
 	OPENSSL_free(ptr);
+}
+
+static void
+sess_note_init(void)
+{
+	sess_note_idx = SSL_SESSION_get_ex_new_index(0, "kagi note", NULL, note_dup, note_free);
 }
 
 /* An SSL object on ctx_ssl with two memory BIOs, owned by a new talloc'd tls_conn. */
@@ -239,9 +247,14 @@ tls_conn_new(TALLOC_CTX *ctx, struct tls_server *srv, bool want_client_cert, cha
 	     size_t errlen)
 {
 	struct tls_conn *c = conn_create(ctx, tls_server_ssl_ctx(srv), err, errlen);
+	X509_STORE *store;
 
 	if (!c)
 		return NULL;
+	/* The verify store is per connection: a CRL reload swaps it without touching the CTX. */
+	store = tls_server_store_ref(srv);
+	SSL_set1_verify_cert_store(c->ssl, store);
+	X509_STORE_free(store);
 	SSL_set_accept_state(c->ssl);
 	/* PEAP and TTLS authenticate the user inside the tunnel: no certificate request. */
 	if (want_client_cert)
@@ -249,8 +262,7 @@ tls_conn_new(TALLOC_CTX *ctx, struct tls_server *srv, bool want_client_cert, cha
 			       verify_cb);
 	else
 		SSL_set_verify(c->ssl, SSL_VERIFY_NONE, NULL);
-	if (sess_note_idx < 0)
-		sess_note_idx = SSL_SESSION_get_ex_new_index(0, "kagi note", NULL, note_dup, note_free);
+	pthread_once(&sess_note_once, sess_note_init);
 	c->cache = tls_server_cache(srv);
 	return c;
 }
@@ -687,14 +699,17 @@ tls_conn_recheck(struct tls_conn *c, struct tls_server *srv, const char **reason
 	X509 *leaf = SSL_get0_peer_certificate(c->ssl);
 	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(c->ssl);
 	X509_STORE_CTX *xs;
+	X509_STORE *store;
 	bool ok = false;
 
 	if (!leaf) {
 		*reason = "no client certificate";
 		return false;
 	}
+	/* The store as of now: the CRL may have changed since the session was cached. */
+	store = tls_server_store_ref(srv);
 	xs = X509_STORE_CTX_new();
-	if (!xs || X509_STORE_CTX_init(xs, tls_server_store(srv), leaf, chain) != 1) {
+	if (!xs || X509_STORE_CTX_init(xs, store, leaf, chain) != 1) {
 		*reason = "out of memory";
 		goto out;
 	}
@@ -705,6 +720,7 @@ tls_conn_recheck(struct tls_conn *c, struct tls_server *srv, const char **reason
 		*reason = verify_reason(X509_STORE_CTX_get_error(xs));
 out:
 	X509_STORE_CTX_free(xs);
+	X509_STORE_free(store);
 	ERR_clear_error();
 	return ok;
 }

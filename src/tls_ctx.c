@@ -11,6 +11,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -30,6 +31,8 @@ struct tls_cache {
 	struct cache_entry *buckets[CACHE_BUCKETS];
 	struct dlist lru; /* oldest first */
 	unsigned count, max, lifetime;
+	/* Worker threads share it. Recursive: OpenSSL's remove callback may run inside a call. */
+	pthread_mutex_t lock;
 };
 
 struct tls_server {
@@ -41,6 +44,8 @@ struct tls_server {
 	bool crl_st_valid;
 	struct stat bad_st; /* last CRL file that failed to load, reported once */
 	bool bad_st_valid;
+	/* store and the CRL file state: workers refresh and read them concurrently */
+	pthread_mutex_t lock;
 };
 
 static int ssl_ex_server = -1;
@@ -96,6 +101,7 @@ cache_free(struct tls_cache *c)
 
 		cache_unlink(c, cache_slot(c, e->id, e->idlen));
 	}
+	pthread_mutex_destroy(&c->lock);
 	return 0;
 }
 
@@ -106,7 +112,13 @@ tls_cache_new(TALLOC_CTX *ctx, unsigned max, unsigned lifetime)
 
 	if (!c)
 		return NULL;
+	pthread_mutexattr_t attr;
+
 	dlist_init(&c->lru);
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&c->lock, &attr);
+	pthread_mutexattr_destroy(&attr);
 	c->max = max ? max : 1;
 	c->lifetime = lifetime;
 	talloc_set_destructor(c, cache_free);
@@ -114,9 +126,16 @@ tls_cache_new(TALLOC_CTX *ctx, unsigned max, unsigned lifetime)
 }
 
 unsigned
-tls_cache_count(const struct tls_cache *cache)
+tls_cache_count(struct tls_cache *cache)
 {
-	return cache ? cache->count : 0;
+	unsigned n;
+
+	if (!cache)
+		return 0;
+	pthread_mutex_lock(&cache->lock);
+	n = cache->count;
+	pthread_mutex_unlock(&cache->lock);
+	return n;
 }
 
 void
@@ -126,9 +145,11 @@ tls_cache_remove(struct tls_cache *c, const unsigned char *id, unsigned idlen)
 
 	if (!c || idlen > SSL_MAX_SSL_SESSION_ID_LENGTH)
 		return;
+	pthread_mutex_lock(&c->lock);
 	pp = cache_slot(c, id, idlen);
 	if (*pp)
 		cache_unlink(c, pp);
+	pthread_mutex_unlock(&c->lock);
 }
 
 void
@@ -143,6 +164,7 @@ tls_cache_put(struct tls_cache *c, SSL_SESSION *sess, time_t now)
 	id = SSL_SESSION_get_id(sess, &len);
 	if (len == 0 || len > SSL_MAX_SSL_SESSION_ID_LENGTH)
 		return;
+	pthread_mutex_lock(&c->lock);
 	pp = cache_slot(c, id, len);
 	if (*pp)
 		cache_unlink(c, pp);
@@ -152,8 +174,10 @@ tls_cache_put(struct tls_cache *c, SSL_SESSION *sess, time_t now)
 		cache_unlink(c, cache_slot(c, old->id, old->idlen));
 	}
 	e = talloc_zero(c, struct cache_entry);
-	if (!e)
+	if (!e) {
+		pthread_mutex_unlock(&c->lock);
 		return;
+	}
 	memcpy(e->id, id, len);
 	e->idlen = len;
 	e->created = now;
@@ -165,6 +189,7 @@ tls_cache_put(struct tls_cache *c, SSL_SESSION *sess, time_t now)
 	*pp = e;
 	dlist_add_tail(&c->lru, &e->lru);
 	c->count++;
+	pthread_mutex_unlock(&c->lock);
 }
 
 void
@@ -174,6 +199,7 @@ tls_cache_expire(struct tls_cache *c, time_t now)
 
 	if (!c)
 		return;
+	pthread_mutex_lock(&c->lock);
 	while ((n = dlist_first(&c->lru)) != NULL) {
 		struct cache_entry *e = dlist_entry(n, struct cache_entry, lru);
 
@@ -181,27 +207,34 @@ tls_cache_expire(struct tls_cache *c, time_t now)
 			break;
 		cache_unlink(c, cache_slot(c, e->id, e->idlen));
 	}
+	pthread_mutex_unlock(&c->lock);
 }
 
 static SSL_SESSION *
 cache_get_cb(SSL *ssl, const unsigned char *id, int len, int *copy)
 {
 	struct tls_server *srv = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ssl_ex_server);
+	struct tls_cache *c = srv ? srv->cache : NULL;
 	struct cache_entry **pp;
+	SSL_SESSION *sess = NULL;
 
 	*copy = 0;
-	if (!srv || !srv->cache || len <= 0 || len > SSL_MAX_SSL_SESSION_ID_LENGTH)
+	if (!c || len <= 0 || len > SSL_MAX_SSL_SESSION_ID_LENGTH)
 		return NULL;
-	pp = cache_slot(srv->cache, id, (unsigned)len);
-	if (!*pp)
-		return NULL;
-	if ((*pp)->created + (time_t)srv->cache->lifetime <= time(NULL)) {
-		cache_unlink(srv->cache, pp);
-		return NULL;
+	pthread_mutex_lock(&c->lock);
+	pp = cache_slot(c, id, (unsigned)len);
+	if (*pp && (*pp)->created + (time_t)c->lifetime <= time(NULL)) {
+		cache_unlink(c, pp);
+	} else if (*pp) {
+		/*
+		 * The reference is taken here, under the lock (*copy stays 0: OpenSSL takes this
+		 * one over), so another thread evicting the entry cannot free it under us.
+		 */
+		sess = (*pp)->sess;
+		SSL_SESSION_up_ref(sess);
 	}
-	/* The caller gets its own reference. */
-	*copy = 1;
-	return (*pp)->sess;
+	pthread_mutex_unlock(&c->lock);
+	return sess;
 }
 
 static void
@@ -284,14 +317,28 @@ stat_same(const struct stat *a, const struct stat *b)
 	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
+static int refresh_locked(struct tls_server *srv, char *err, size_t errlen);
+
 int
 tls_server_refresh(struct tls_server *srv, char *err, size_t errlen)
+{
+	int r;
+
+	if (!srv->cfg->crl_file)
+		return 0;
+	pthread_mutex_lock(&srv->lock);
+	r = refresh_locked(srv, err, errlen);
+	pthread_mutex_unlock(&srv->lock);
+	return r;
+}
+
+/* Server lock held. */
+static int
+refresh_locked(struct tls_server *srv, char *err, size_t errlen)
 {
 	struct stat st;
 	X509_STORE *store;
 
-	if (!srv->cfg->crl_file)
-		return 0;
 	if (stat(srv->cfg->crl_file, &st) < 0) {
 		if (srv->bad_st_valid && srv->bad_st.st_ino == 0)
 			return 0;
@@ -311,10 +358,12 @@ tls_server_refresh(struct tls_server *srv, char *err, size_t errlen)
 		srv->bad_st_valid = true;
 		return -1;
 	}
-	/* New conversations take the new store; ones in flight keep their reference. */
+	/*
+	 * New conversations take the new store (tls_server_store_ref); ones in flight keep their
+	 * reference. The SSL_CTX is not touched: other threads are creating SSLs from it.
+	 */
 	X509_STORE_free(srv->store);
 	srv->store = store;
-	SSL_CTX_set1_verify_cert_store(srv->ctx, store);
 	srv->crl_st = st;
 	srv->crl_st_valid = true;
 	srv->bad_st_valid = false;
@@ -328,6 +377,7 @@ server_free(struct tls_server *srv)
 {
 	SSL_CTX_free(srv->ctx);
 	X509_STORE_free(srv->store);
+	pthread_mutex_destroy(&srv->lock);
 	return 0;
 }
 
@@ -393,6 +443,7 @@ tls_server_new(TALLOC_CTX *ctx, const struct conf_tls *cfg, struct tls_cache *ca
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	pthread_mutex_init(&srv->lock, NULL);
 	srv->cfg = cfg;
 	srv->cache = cache;
 	talloc_set_destructor(srv, server_free);
@@ -501,9 +552,15 @@ tls_server_ssl_ctx(const struct tls_server *srv)
 }
 
 X509_STORE *
-tls_server_store(const struct tls_server *srv)
+tls_server_store_ref(struct tls_server *srv)
 {
-	return srv->store;
+	X509_STORE *st;
+
+	pthread_mutex_lock(&srv->lock);
+	st = srv->store;
+	X509_STORE_up_ref(st);
+	pthread_mutex_unlock(&srv->lock);
+	return st;
 }
 
 const struct conf_tls *

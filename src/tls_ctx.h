@@ -26,7 +26,7 @@ struct tls_server;
  * outlives configuration generations (a reload does not forget sessions). Child of ctx.
  */
 struct tls_cache *tls_cache_new(TALLOC_CTX *ctx, unsigned max, unsigned lifetime);
-unsigned tls_cache_count(const struct tls_cache *cache);
+unsigned tls_cache_count(struct tls_cache *cache);
 /* tls_cache_expire - drop sessions older than their lifetime. */
 void tls_cache_expire(struct tls_cache *cache, time_t now);
 
@@ -49,7 +49,8 @@ int tls_server_refresh(struct tls_server *srv, char *err, size_t errlen);
 
 /* Internal to the TLS layer (tls_conn.c). */
 SSL_CTX *tls_server_ssl_ctx(const struct tls_server *srv);
-X509_STORE *tls_server_store(const struct tls_server *srv);
+/* tls_server_store_ref - the current verify store, with a reference (X509_STORE_free it). */
+X509_STORE *tls_server_store_ref(struct tls_server *srv);
 const struct conf_tls *tls_server_conf(const struct tls_server *srv);
 struct tls_cache *tls_server_cache(const struct tls_server *srv);
 /* Put a session in the cache (the cache takes its own reference). */

@@ -13,6 +13,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <string.h>
 #include <talloc.h>
 
@@ -72,26 +73,26 @@ test_store_find(void **state)
 	struct dupcache *dc = dupcache_new(*state);
 	struct sockaddr_in a = v4("192.0.2.1", 1812);
 	uint8_t v[16], reply[300];
-	const uint8_t *got = NULL;
+	uint8_t got[4096];
 	size_t len = 0;
 
 	assert_non_null(dc);
 	vec(v, 1);
 	for (size_t i = 0; i < sizeof(reply); i++)
 		reply[i] = (uint8_t)(i * 3);
-	assert_false(dupcache_find(dc, SA(a), 7, v, 0, &got, &len));
+	assert_int_equal(dupcache_find(dc, SA(a), 7, v, 0, got, sizeof(got), &len), DUP_NONE);
 	dupcache_store(dc, SA(a), 7, v, reply, sizeof(reply), 1000, TTL, MAX);
 	assert_int_equal(dupcache_count(dc), 1);
 	/* The cache keeps its own copy. */
 	memset(reply, 0xEE, 10);
-	assert_true(dupcache_find(dc, SA(a), 7, v, 1001, &got, &len));
+	assert_int_equal(dupcache_find(dc, SA(a), 7, v, 1001, got, sizeof(got), &len), DUP_REPLY);
 	assert_int_equal(len, sizeof(reply));
 	assert_int_equal(got[0], 0);
 	assert_int_equal(got[9], 27);
 	for (size_t i = 10; i < sizeof(reply); i++)
 		assert_int_equal(got[i], reply[i]);
 	/* Found again: find does not consume. */
-	assert_true(dupcache_find(dc, SA(a), 7, v, 1002, &got, &len));
+	assert_int_equal(dupcache_find(dc, SA(a), 7, v, 1002, got, sizeof(got), &len), DUP_REPLY);
 	assert_int_equal(dupcache_count(dc), 1);
 }
 
@@ -106,7 +107,7 @@ test_key_parts(void **state)
 	struct sockaddr_in6 b6 = v6("2001:db8::2", 1812);
 	uint8_t v[16], v2[16];
 	static const uint8_t reply[] = {2, 7, 0, 20};
-	const uint8_t *got = NULL;
+	uint8_t got[4096];
 	size_t len = 0;
 
 	vec(v, 2);
@@ -114,26 +115,26 @@ test_key_parts(void **state)
 	v2[15] ^= 1;
 	dupcache_store(dc, SA(a), 7, v, reply, sizeof(reply), 0, TTL, MAX);
 	/* Same id, different authenticator (one bit): a new request, not a duplicate. */
-	assert_false(dupcache_find(dc, SA(a), 7, v2, 1, &got, &len));
+	assert_int_equal(dupcache_find(dc, SA(a), 7, v2, 1, got, sizeof(got), &len), DUP_NONE);
 	/* Different source port. */
-	assert_false(dupcache_find(dc, SA(a_port), 7, v, 1, &got, &len));
+	assert_int_equal(dupcache_find(dc, SA(a_port), 7, v, 1, got, sizeof(got), &len), DUP_NONE);
 	/* Different address. */
-	assert_false(dupcache_find(dc, SA(b), 7, v, 1, &got, &len));
+	assert_int_equal(dupcache_find(dc, SA(b), 7, v, 1, got, sizeof(got), &len), DUP_NONE);
 	/* Different id. */
-	assert_false(dupcache_find(dc, SA(a), 8, v, 1, &got, &len));
-	assert_true(dupcache_find(dc, SA(a), 7, v, 1, &got, &len));
+	assert_int_equal(dupcache_find(dc, SA(a), 8, v, 1, got, sizeof(got), &len), DUP_NONE);
+	assert_int_equal(dupcache_find(dc, SA(a), 7, v, 1, got, sizeof(got), &len), DUP_REPLY);
 
 	/* IPv6 sources are keyed on all 16 octets. */
 	dupcache_store(dc, SA(a6), 7, v, reply, sizeof(reply), 0, TTL, MAX);
-	assert_true(dupcache_find(dc, SA(a6), 7, v, 1, &got, &len));
-	assert_false(dupcache_find(dc, SA(b6), 7, v, 1, &got, &len));
+	assert_int_equal(dupcache_find(dc, SA(a6), 7, v, 1, got, sizeof(got), &len), DUP_REPLY);
+	assert_int_equal(dupcache_find(dc, SA(b6), 7, v, 1, got, sizeof(got), &len), DUP_NONE);
 	{
 		struct sockaddr_in6 p6 = v6("2001:db8::1", 1999);
 
-		assert_false(dupcache_find(dc, SA(p6), 7, v, 1, &got, &len));
+		assert_int_equal(dupcache_find(dc, SA(p6), 7, v, 1, got, sizeof(got), &len), DUP_NONE);
 	}
 	/* The v4 entry is untouched by the v6 one. */
-	assert_true(dupcache_find(dc, SA(a), 7, v, 1, &got, &len));
+	assert_int_equal(dupcache_find(dc, SA(a), 7, v, 1, got, sizeof(got), &len), DUP_REPLY);
 	assert_int_equal(dupcache_count(dc), 2);
 }
 
@@ -144,7 +145,7 @@ test_expiry(void **state)
 	struct sockaddr_in a = v4("192.0.2.1", 1812);
 	uint8_t v1[16], v2[16];
 	static const uint8_t reply[] = {2, 7, 0, 20};
-	const uint8_t *got = NULL;
+	uint8_t got[4096];
 	size_t len = 0;
 
 	vec(v1, 3);
@@ -152,18 +153,18 @@ test_expiry(void **state)
 	dupcache_store(dc, SA(a), 1, v1, reply, sizeof(reply), 1000, TTL, MAX);
 	dupcache_store(dc, SA(a), 2, v2, reply, sizeof(reply), 3000, TTL, MAX);
 	/* find itself honours the lifetime even before expire runs. */
-	assert_true(dupcache_find(dc, SA(a), 1, v1, 1000 + TTL - 1, &got, &len));
-	assert_false(dupcache_find(dc, SA(a), 1, v1, 1000 + TTL, &got, &len));
+	assert_int_equal(dupcache_find(dc, SA(a), 1, v1, 1000 + TTL - 1, got, sizeof(got), &len), DUP_REPLY);
+	assert_int_equal(dupcache_find(dc, SA(a), 1, v1, 1000 + TTL, got, sizeof(got), &len), DUP_NONE);
 	assert_int_equal(dupcache_count(dc), 2);
 
 	dupcache_expire(dc, 1000 + TTL - 1);
 	assert_int_equal(dupcache_count(dc), 2);
 	dupcache_expire(dc, 1000 + TTL);
 	assert_int_equal(dupcache_count(dc), 1);
-	assert_true(dupcache_find(dc, SA(a), 2, v2, 1000 + TTL, &got, &len));
+	assert_int_equal(dupcache_find(dc, SA(a), 2, v2, 1000 + TTL, got, sizeof(got), &len), DUP_REPLY);
 	dupcache_expire(dc, 3000 + TTL);
 	assert_int_equal(dupcache_count(dc), 0);
-	assert_false(dupcache_find(dc, SA(a), 2, v2, 3000 + TTL, &got, &len));
+	assert_int_equal(dupcache_find(dc, SA(a), 2, v2, 3000 + TTL, got, sizeof(got), &len), DUP_NONE);
 	dupcache_expire(dc, 999999);
 	assert_int_equal(dupcache_count(dc), 0);
 }
@@ -176,7 +177,7 @@ test_replace(void **state)
 	uint8_t v1[16], v2[16];
 	static const uint8_t r1[] = {11, 9, 0, 20, 1};
 	static const uint8_t r2[] = {2, 9, 0, 20, 2, 2};
-	const uint8_t *got = NULL;
+	uint8_t got[4096];
 	size_t len = 0;
 
 	vec(v1, 5);
@@ -185,12 +186,12 @@ test_replace(void **state)
 	/* The NAS reuses id 9 for a new request: the new answer replaces the old one. */
 	dupcache_store(dc, SA(a), 9, v2, r2, sizeof(r2), 100, TTL, MAX);
 	assert_int_equal(dupcache_count(dc), 1);
-	assert_false(dupcache_find(dc, SA(a), 9, v1, 200, &got, &len));
-	assert_true(dupcache_find(dc, SA(a), 9, v2, 200, &got, &len));
+	assert_int_equal(dupcache_find(dc, SA(a), 9, v1, 200, got, sizeof(got), &len), DUP_NONE);
+	assert_int_equal(dupcache_find(dc, SA(a), 9, v2, 200, got, sizeof(got), &len), DUP_REPLY);
 	assert_int_equal(len, sizeof(r2));
 	assert_memory_equal(got, r2, sizeof(r2));
 	/* The replacement carries its own lifetime (from 100). */
-	assert_true(dupcache_find(dc, SA(a), 9, v2, 100 + TTL - 1, &got, &len));
+	assert_int_equal(dupcache_find(dc, SA(a), 9, v2, 100 + TTL - 1, got, sizeof(got), &len), DUP_REPLY);
 	dupcache_expire(dc, TTL);
 	assert_int_equal(dupcache_count(dc), 1);
 	dupcache_expire(dc, 100 + TTL);
@@ -203,7 +204,7 @@ test_cap(void **state)
 	struct dupcache *dc = dupcache_new(*state);
 	uint8_t v[16];
 	static const uint8_t reply[] = {2, 0, 0, 20};
-	const uint8_t *got = NULL;
+	uint8_t got[4096];
 	size_t len = 0;
 	unsigned i;
 
@@ -220,9 +221,9 @@ test_cap(void **state)
 		struct sockaddr_in a = v4("198.51.100.1", (uint16_t)(40000 + i));
 
 		if (i < 2)
-			assert_false(dupcache_find(dc, SA(a), 1, v, 20, &got, &len));
+			assert_int_equal(dupcache_find(dc, SA(a), 1, v, 20, got, sizeof(got), &len), DUP_NONE);
 		else
-			assert_true(dupcache_find(dc, SA(a), 1, v, 20, &got, &len));
+			assert_int_equal(dupcache_find(dc, SA(a), 1, v, 20, got, sizeof(got), &len), DUP_REPLY);
 	}
 	/* A replacement at the cap does not evict another entry. */
 	{
@@ -231,7 +232,7 @@ test_cap(void **state)
 		dupcache_store(dc, SA(a), 1, v, reply, sizeof(reply), 30, TTL, 8);
 		assert_int_equal(dupcache_count(dc), 8);
 		a = v4("198.51.100.1", 40002);
-		assert_true(dupcache_find(dc, SA(a), 1, v, 31, &got, &len));
+		assert_int_equal(dupcache_find(dc, SA(a), 1, v, 31, got, sizeof(got), &len), DUP_REPLY);
 	}
 	/* Expiry still walks correctly after evictions and replacement. */
 	dupcache_expire(dc, 9 + TTL);
@@ -246,7 +247,7 @@ test_many(void **state)
 {
 	struct dupcache *dc = dupcache_new(*state);
 	uint8_t v[16], reply[64];
-	const uint8_t *got = NULL;
+	uint8_t got[4096];
 	size_t len = 0;
 	unsigned i;
 
@@ -263,9 +264,151 @@ test_many(void **state)
 		struct sockaddr_in a = v4("203.0.113.9", (uint16_t)(1024 + i / 256));
 
 		vec(v, i);
-		assert_true(dupcache_find(dc, SA(a), (uint8_t)i, v, i, &got, &len));
+		assert_int_equal(dupcache_find(dc, SA(a), (uint8_t)i, v, i, got, sizeof(got), &len), DUP_REPLY);
 		assert_int_equal(got[0], (uint8_t)i);
 	}
+}
+
+/*
+ * A request being answered by a worker: a retransmission that arrives meanwhile is PENDING (not
+ * worked on twice), then gets the reply once stored. A cancelled request is new again.
+ */
+static void
+test_pending(void **state)
+{
+	struct dupcache *dc = dupcache_new(*state);
+	struct sockaddr_in a = v4("192.0.2.1", 5000);
+	uint8_t v[16], v2[16], reply[40], got[4096];
+	size_t len = 0;
+
+	vec(v, 1);
+	vec(v2, 2);
+	memset(reply, 0x42, sizeof(reply));
+	assert_int_equal(dupcache_begin(dc, SA(a), 3, v, 10, TTL, MAX, got, sizeof(got), &len),
+			 DUP_NONE);
+	assert_int_equal(dupcache_count(dc), 1);
+	assert_int_equal(dupcache_begin(dc, SA(a), 3, v, 11, TTL, MAX, got, sizeof(got), &len),
+			 DUP_PENDING);
+	assert_int_equal(dupcache_find(dc, SA(a), 3, v, 11, got, sizeof(got), &len), DUP_PENDING);
+	dupcache_store(dc, SA(a), 3, v, reply, sizeof(reply), 12, TTL, MAX);
+	len = 0;
+	assert_int_equal(dupcache_begin(dc, SA(a), 3, v, 13, TTL, MAX, got, sizeof(got), &len),
+			 DUP_REPLY);
+	assert_int_equal(len, sizeof(reply));
+	assert_memory_equal(got, reply, sizeof(reply));
+	assert_int_equal(dupcache_count(dc), 1);
+
+	/* Cancel: only the pending request with the same authenticator is forgotten. */
+	assert_int_equal(dupcache_begin(dc, SA(a), 4, v, 20, TTL, MAX, got, sizeof(got), &len),
+			 DUP_NONE);
+	dupcache_cancel(dc, SA(a), 4, v2);
+	assert_int_equal(dupcache_find(dc, SA(a), 4, v, 21, got, sizeof(got), &len), DUP_PENDING);
+	dupcache_cancel(dc, SA(a), 4, v);
+	assert_int_equal(dupcache_find(dc, SA(a), 4, v, 21, got, sizeof(got), &len), DUP_NONE);
+	assert_int_equal(dupcache_begin(dc, SA(a), 4, v, 22, TTL, MAX, got, sizeof(got), &len),
+			 DUP_NONE);
+	/* Cancelling an answered request changes nothing. */
+	dupcache_cancel(dc, SA(a), 3, v);
+	assert_int_equal(dupcache_find(dc, SA(a), 3, v, 23, got, sizeof(got), &len), DUP_REPLY);
+
+	/* A pending mark expires like a reply. */
+	assert_int_equal(dupcache_find(dc, SA(a), 4, v, 22 + TTL, got, sizeof(got), &len),
+			 DUP_NONE);
+}
+
+/*
+ * The NAS gave up on Id 5 and reused it for a new request: the late reply to the old one must
+ * not replace the pending new one; the new one's reply is kept.
+ */
+static void
+test_late_store(void **state)
+{
+	struct dupcache *dc = dupcache_new(*state);
+	struct sockaddr_in a = v4("192.0.2.1", 5000);
+	uint8_t v_old[16], v_new[16], r_old[20], r_new[30], got[4096];
+	size_t len = 0;
+
+	vec(v_old, 10);
+	vec(v_new, 11);
+	memset(r_old, 1, sizeof(r_old));
+	memset(r_new, 2, sizeof(r_new));
+	assert_int_equal(dupcache_begin(dc, SA(a), 5, v_old, 0, TTL, MAX, got, sizeof(got), &len),
+			 DUP_NONE);
+	assert_int_equal(dupcache_begin(dc, SA(a), 5, v_new, 1, TTL, MAX, got, sizeof(got), &len),
+			 DUP_NONE);
+	dupcache_store(dc, SA(a), 5, v_old, r_old, sizeof(r_old), 2, TTL, MAX);
+	assert_int_equal(dupcache_find(dc, SA(a), 5, v_new, 3, got, sizeof(got), &len),
+			 DUP_PENDING);
+	assert_int_equal(dupcache_find(dc, SA(a), 5, v_old, 3, got, sizeof(got), &len), DUP_NONE);
+	dupcache_store(dc, SA(a), 5, v_new, r_new, sizeof(r_new), 4, TTL, MAX);
+	assert_int_equal(dupcache_find(dc, SA(a), 5, v_new, 5, got, sizeof(got), &len), DUP_REPLY);
+	assert_int_equal(len, sizeof(r_new));
+	assert_int_equal(dupcache_count(dc), 1);
+}
+
+/*
+ * Threads beginning, storing, cancelling and expiring at once: every answered request is found
+ * again, every cancelled one is not, and the count is exact. (Lifetime and cap are large, so no
+ * entry expires or is evicted whatever the threads' relative speed.)
+ */
+#define STRESS_TTL 1000000000ull
+#define STRESS_MAX 1000000
+struct stress_arg {
+	struct dupcache *dc;
+	unsigned base;
+	unsigned replies;
+};
+
+static void *
+stress_thread(void *p)
+{
+	struct stress_arg *sa = p;
+	uint8_t v[16], reply[64], got[4096];
+	size_t len;
+	unsigned i;
+
+	memset(reply, 0x5a, sizeof(reply));
+	for (i = 0; i < 20000; i++) {
+		struct sockaddr_in a = v4("198.51.100.1", (uint16_t)(sa->base + i % 200));
+		uint8_t id = (uint8_t)(i / 200);
+
+		vec(v, sa->base * 100000 + i);
+		if (dupcache_begin(sa->dc, SA(a), id, v, i, STRESS_TTL, STRESS_MAX, got, sizeof(got),
+				   &len) == DUP_NONE) {
+			if (i % 3)
+				dupcache_store(sa->dc, SA(a), id, v, reply, sizeof(reply), i,
+					       STRESS_TTL, STRESS_MAX);
+			else
+				dupcache_cancel(sa->dc, SA(a), id, v);
+		}
+		if (dupcache_find(sa->dc, SA(a), id, v, i, got, sizeof(got), &len) == DUP_REPLY) {
+			assert_int_equal(len, sizeof(reply));
+			sa->replies++;
+		}
+		if (i % 1000 == 0)
+			dupcache_expire(sa->dc, i);
+	}
+	return NULL;
+}
+
+static void
+test_threads(void **state)
+{
+	struct dupcache *dc = dupcache_new(*state);
+	struct stress_arg args[4];
+	pthread_t th[4];
+	unsigned t;
+
+	for (t = 0; t < 4; t++) {
+		args[t] = (struct stress_arg){dc, 1000 + t * 1000, 0};
+		assert_int_equal(pthread_create(&th[t], NULL, stress_thread, &args[t]), 0);
+	}
+	for (t = 0; t < 4; t++) {
+		pthread_join(th[t], NULL);
+		/* Two of every three requests were answered and found again. */
+		assert_int_equal(args[t].replies, 20000 - (20000 + 2) / 3);
+	}
+	assert_int_equal(dupcache_count(dc), 4 * (20000 - (20000 + 2) / 3));
 }
 
 int
@@ -275,6 +418,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_store_find), T(test_key_parts), T(test_expiry),
 		T(test_replace),    T(test_cap),       T(test_many),
+		T(test_pending),    T(test_late_store), T(test_threads),
 	};
 #undef T
 

@@ -11,6 +11,7 @@
 
 #include "session.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <talloc.h>
@@ -36,6 +37,21 @@ on_drop(void *arg, struct eap_session *s, const char *why)
 	snprintf(d->why[d->n], sizeof(d->why[0]), "%s", why);
 	snprintf(d->client[d->n], sizeof(d->client[0]), "%s", s->client);
 	d->n++;
+}
+
+/* A new session that no thread is working on (what the server has between packets). */
+static struct eap_session *
+create_idle(struct session_table *t, const char *client, unsigned max_total,
+	    unsigned max_per_client, uint64_t now_ms)
+{
+	struct eap_session *s = session_create(t, client, max_total, max_per_client, now_ms);
+
+	if (s) {
+		assert_true(s->busy);
+		session_release(s, now_ms);
+		assert_false(s->busy);
+	}
+	return s;
 }
 
 struct fixture {
@@ -75,7 +91,7 @@ test_create_find(void **state)
 	static const uint8_t zero[SESSION_STATE_LEN];
 
 	for (i = 0; i < 50; i++) {
-		s[i] = session_create(fx->t, "nas1", 0, 0, 1000 + i);
+		s[i] = create_idle(fx->t, "nas1", 0, 0, 1000 + i);
 		assert_non_null(s[i]);
 		assert_ptr_equal(s[i]->table, fx->t);
 		assert_string_equal(s[i]->client, "nas1");
@@ -120,9 +136,9 @@ test_expire(void **state)
 	struct eap_session *a, *b, *c;
 	uint8_t sa[SESSION_STATE_LEN], sb[SESSION_STATE_LEN];
 
-	a = session_create(fx->t, "nas1", 0, 0, 1000);
-	b = session_create(fx->t, "nas1", 0, 0, 2000);
-	c = session_create(fx->t, "nas2", 0, 0, 3000);
+	a = create_idle(fx->t, "nas1", 0, 0, 1000);
+	b = create_idle(fx->t, "nas1", 0, 0, 2000);
+	c = create_idle(fx->t, "nas2", 0, 0, 3000);
 	assert_non_null(a);
 	assert_non_null(b);
 	assert_non_null(c);
@@ -171,7 +187,7 @@ test_expire_after_touch_order(void **state)
 	unsigned i;
 
 	for (i = 0; i < 5; i++) {
-		s[i] = session_create(fx->t, "nas1", 0, 0, 100 * i);
+		s[i] = create_idle(fx->t, "nas1", 0, 0, 100 * i);
 		assert_non_null(s[i]);
 	}
 	/* s[0] becomes the most recent. */
@@ -193,7 +209,7 @@ test_global_cap(void **state)
 	unsigned i;
 
 	for (i = 0; i < 4; i++) {
-		s[i] = session_create(fx->t, i % 2 ? "nasB" : "nasA", 4, 0, 10 * i);
+		s[i] = create_idle(fx->t, i % 2 ? "nasB" : "nasA", 4, 0, 10 * i);
 		assert_non_null(s[i]);
 		memcpy(st[i], s[i]->state, SESSION_STATE_LEN);
 	}
@@ -202,7 +218,7 @@ test_global_cap(void **state)
 
 	/* Keep s[0] alive: s[1] becomes the least recently active. */
 	session_touch(s[0], 100);
-	n = session_create(fx->t, "nasC", 4, 0, 110);
+	n = create_idle(fx->t, "nasC", 4, 0, 110);
 	assert_non_null(n);
 	assert_int_equal(session_count(fx->t), 4);
 	assert_int_equal(fx->drops.n, 1);
@@ -214,11 +230,11 @@ test_global_cap(void **state)
 	assert_int_equal(session_client_count(fx->t, "nasC"), 1);
 
 	/* Next: s[2], then s[3], then s[0]. */
-	assert_non_null(session_create(fx->t, "nasC", 4, 0, 120));
+	assert_non_null(create_idle(fx->t, "nasC", 4, 0, 120));
 	assert_ptr_equal(fx->drops.s[1], s[2]);
-	assert_non_null(session_create(fx->t, "nasC", 4, 0, 130));
+	assert_non_null(create_idle(fx->t, "nasC", 4, 0, 130));
 	assert_ptr_equal(fx->drops.s[2], s[3]);
-	assert_non_null(session_create(fx->t, "nasC", 4, 0, 140));
+	assert_non_null(create_idle(fx->t, "nasC", 4, 0, 140));
 	assert_ptr_equal(fx->drops.s[3], s[0]);
 	assert_int_equal(session_count(fx->t), 4);
 	assert_int_equal(session_client_count(fx->t, "nasA"), 0);
@@ -238,11 +254,11 @@ test_per_client_cap(void **state)
 
 	/* Other client's sessions are the OLDEST overall: they must still not be touched. */
 	for (i = 0; i < 2; i++) {
-		b[i] = session_create(fx->t, "nasB", 100, 3, i);
+		b[i] = create_idle(fx->t, "nasB", 100, 3, i);
 		assert_non_null(b[i]);
 	}
 	for (i = 0; i < 3; i++) {
-		a[i] = session_create(fx->t, "nasA", 100, 3, 10 + i);
+		a[i] = create_idle(fx->t, "nasA", 100, 3, 10 + i);
 		assert_non_null(a[i]);
 	}
 	memcpy(sa0, a[0]->state, sizeof(sa0));
@@ -250,7 +266,7 @@ test_per_client_cap(void **state)
 	assert_int_equal(fx->drops.n, 0);
 
 	/* nasA at its cap: its own oldest (a[0]) goes. */
-	n = session_create(fx->t, "nasA", 100, 3, 20);
+	n = create_idle(fx->t, "nasA", 100, 3, 20);
 	assert_non_null(n);
 	assert_int_equal(fx->drops.n, 1);
 	assert_ptr_equal(fx->drops.s[0], a[0]);
@@ -265,13 +281,13 @@ test_per_client_cap(void **state)
 
 	/* Touch a[1]: the next eviction for nasA takes a[2]. */
 	session_touch(a[1], 30);
-	assert_non_null(session_create(fx->t, "nasA", 100, 3, 31));
+	assert_non_null(create_idle(fx->t, "nasA", 100, 3, 31));
 	assert_int_equal(fx->drops.n, 2);
 	assert_ptr_equal(fx->drops.s[1], a[2]);
 	assert_int_equal(session_client_count(fx->t, "nasB"), 2);
 
 	/* nasB is below its cap: no eviction. */
-	assert_non_null(session_create(fx->t, "nasB", 100, 3, 40));
+	assert_non_null(create_idle(fx->t, "nasB", 100, 3, 40));
 	assert_int_equal(fx->drops.n, 2);
 	assert_int_equal(session_client_count(fx->t, "nasB"), 3);
 	assert_int_equal(session_count(fx->t), 6);
@@ -286,7 +302,7 @@ test_free_keeps_counts(void **state)
 	unsigned i;
 
 	for (i = 0; i < 6; i++) {
-		s[i] = session_create(fx->t, i < 4 ? "nasA" : "nasB", 6, 4, i);
+		s[i] = create_idle(fx->t, i < 4 ? "nasA" : "nasB", 6, 4, i);
 		assert_non_null(s[i]);
 	}
 	memcpy(st, s[2]->state, sizeof(st));
@@ -299,11 +315,11 @@ test_free_keeps_counts(void **state)
 	assert_int_equal(fx->drops.n, 0);
 
 	/* The freed one left no dangling link: room for one more without eviction... */
-	assert_non_null(session_create(fx->t, "nasA", 6, 4, 10));
+	assert_non_null(create_idle(fx->t, "nasA", 6, 4, 10));
 	assert_int_equal(fx->drops.n, 0);
 	assert_int_equal(session_count(fx->t), 6);
 	/* ...and the LRU walk still works (s[0] is the oldest). */
-	assert_non_null(session_create(fx->t, "nasC", 6, 4, 11));
+	assert_non_null(create_idle(fx->t, "nasC", 6, 4, 11));
 	assert_int_equal(fx->drops.n, 1);
 	assert_ptr_equal(fx->drops.s[0], s[0]);
 	/* Expiry walks cleanly over the list after frees. */
@@ -328,7 +344,7 @@ test_table_free_with_sessions(void **state)
 	t = session_table_new(NULL, on_drop, &d);
 	assert_non_null(t);
 	for (i = 0; i < 20; i++) {
-		struct eap_session *s = session_create(t, i % 3 ? "x" : "y", 0, 0, i);
+		struct eap_session *s = create_idle(t, i % 3 ? "x" : "y", 0, 0, i);
 
 		assert_non_null(s);
 		/* Method data and buffers hang off the session. */
@@ -356,7 +372,7 @@ test_long_client_name(void **state)
 	name[sizeof(name) - 1] = '\0';
 	memcpy(name, "long-nas-", 9);
 	for (i = 0; i < 5; i++)
-		assert_non_null(session_create(fx->t, name, 100, 2, i));
+		assert_non_null(create_idle(fx->t, name, 100, 2, i));
 	assert_int_equal(session_count(fx->t), 2);
 	assert_int_equal(session_client_count(fx->t, name), 2);
 	assert_int_equal(fx->drops.n, 3);
@@ -378,10 +394,10 @@ test_client_bookkeeping_bounded(void **state)
 		size_t base;
 		unsigned i;
 
-		talloc_free(session_create(fx->t, names[n], 0, 0, 0));
+		talloc_free(create_idle(fx->t, names[n], 0, 0, 0));
 		base = talloc_total_blocks(fx->t);
 		for (i = 0; i < 100; i++)
-			talloc_free(session_create(fx->t, names[n], 0, 0, i));
+			talloc_free(create_idle(fx->t, names[n], 0, 0, i));
 		assert_int_equal(session_count(fx->t), 0);
 		if (talloc_total_blocks(fx->t) != base)
 			fail_msg("client \"%s\": the table grew from %zu to %zu talloc blocks after "
@@ -400,7 +416,7 @@ static void
 test_reason_trace(void **state)
 {
 	struct fixture *fx = *state;
-	struct eap_session *s = session_create(fx->t, "nas", 0, 0, 0);
+	struct eap_session *s = create_idle(fx->t, "nas", 0, 0, 0);
 	char buf[128] = "";
 
 	assert_non_null(s);
@@ -413,6 +429,143 @@ test_reason_trace(void **state)
 	s->trace_arg = buf;
 	session_trace(s, "EAP-TLS: %s -> %s", "START", "HANDSHAKE");
 	assert_string_equal(buf, "EAP-TLS: START -> HANDSHAKE");
+}
+
+/* A session a thread is working on is never evicted or expired under it. */
+static void
+test_busy_not_evicted_or_expired(void **state)
+{
+	struct fixture *fx = *state;
+	struct eap_session *busy, *idle, *n;
+	bool was_busy;
+
+	busy = session_create(fx->t, "nas", 2, 0, 0); /* stays busy */
+	idle = create_idle(fx->t, "nas", 2, 0, 10);
+	assert_non_null(busy);
+	assert_non_null(idle);
+	/* The table is full: the oldest (busy) is skipped, the idle one goes. */
+	n = session_create(fx->t, "nas", 2, 0, 20);
+	assert_non_null(n);
+	assert_int_equal(fx->drops.n, 1);
+	assert_ptr_equal(fx->drops.s[0], idle);
+	/* Everything left is busy: the cap is exceeded rather than a busy one freed. */
+	assert_non_null(create_idle(fx->t, "nas", 2, 0, 30));
+	assert_int_equal(fx->drops.n, 1);
+	assert_int_equal(session_count(fx->t), 3);
+	/* Expiry skips busy sessions and still reaches the idle one behind them. */
+	assert_int_equal(session_expire(fx->t, 100000, 1000), 1);
+	assert_int_equal(session_count(fx->t), 2);
+	/* A busy session cannot be claimed; once released, it can, by its own client only. */
+	assert_null(session_claim(fx->t, busy->state, SESSION_STATE_LEN, "nas", 1, &was_busy));
+	assert_true(was_busy);
+	session_release(busy, 200000);
+	assert_null(session_claim(fx->t, busy->state, SESSION_STATE_LEN, "other", 1, &was_busy));
+	assert_false(was_busy);
+	assert_ptr_equal(session_claim(fx->t, busy->state, SESSION_STATE_LEN, "nas", 200001,
+				       &was_busy),
+			 busy);
+	assert_false(was_busy);
+	assert_true(busy->busy);
+	assert_int_equal(busy->last_ms, 200001);
+	talloc_free(busy);
+	talloc_free(n);
+	assert_int_equal(session_count(fx->t), 0);
+}
+
+/*
+ * Threads creating, claiming, releasing and ending sessions while another expires and a cap
+ * evicts: the counts stay exact and nothing is freed under a thread (ASan, and TSan in
+ * `make tsan`, check the rest).
+ */
+#define STRESS_THREADS 4
+#define STRESS_ROUNDS 3000
+
+struct stress {
+	struct session_table *t;
+	unsigned seed;
+	unsigned claimed;
+};
+
+static void *
+stress_thread(void *arg)
+{
+	struct stress *st = arg;
+	unsigned i;
+
+	for (i = 0; i < STRESS_ROUNDS; i++) {
+		unsigned k = (st->seed = st->seed * 1103515245u + 12345u) >> 16;
+		const char *client = k % 3 ? "a" : "b";
+		uint8_t state[SESSION_STATE_LEN];
+		struct eap_session *s = session_create(st->t, client, 64, 40, i);
+		bool busy;
+
+		if (!s)
+			continue;
+		s->method_data = talloc_zero_size(s, 64);
+		memcpy(state, s->state, sizeof(state));
+		session_release(s, i);
+		/* From here another thread may evict or expire it: look it up by State again. */
+		s = session_claim(st->t, state, sizeof(state), client, i, &busy);
+		if (!s)
+			continue;
+		st->claimed++;
+		if (k & 1)
+			talloc_free(s); /* the conversation ended */
+		else
+			session_release(s, i);
+	}
+	return NULL;
+}
+
+static void *
+expire_thread(void *arg)
+{
+	struct session_table *t = arg;
+	unsigned i;
+
+	for (i = 0; i < 200; i++)
+		session_expire(t, (uint64_t)i * 20, 100);
+	return NULL;
+}
+
+static void
+drop_count(void *arg, struct eap_session *s, const char *why)
+{
+	(void)s;
+	(void)why;
+	__atomic_add_fetch((unsigned *)arg, 1, __ATOMIC_RELAXED);
+}
+
+static void
+test_threads(void **state)
+{
+	struct session_table *t;
+	pthread_t th[STRESS_THREADS + 1];
+	struct stress st[STRESS_THREADS];
+	unsigned drops = 0, i, claimed = 0;
+
+	(void)state;
+	t = session_table_new(NULL, drop_count, &drops);
+	assert_non_null(t);
+	for (i = 0; i < STRESS_THREADS; i++) {
+		st[i] = (struct stress){.t = t, .seed = i + 1};
+		assert_int_equal(pthread_create(&th[i], NULL, stress_thread, &st[i]), 0);
+	}
+	assert_int_equal(pthread_create(&th[STRESS_THREADS], NULL, expire_thread, t), 0);
+	for (i = 0; i <= STRESS_THREADS; i++)
+		pthread_join(th[i], NULL);
+	for (i = 0; i < STRESS_THREADS; i++)
+		claimed += st[i].claimed;
+	/* Most claims succeed; the rest lost their session to eviction or expiry. */
+	assert_true(claimed > 0);
+	assert_true(session_count(t) <= 64 + STRESS_THREADS);
+	assert_int_equal(session_client_count(t, "a") + session_client_count(t, "b"),
+			 session_count(t));
+	i = session_count(t);
+	assert_int_equal(session_expire(t, UINT64_MAX / 2, 1), i);
+	assert_int_equal(session_count(t), 0);
+	assert_true(drops > 0);
+	talloc_free(t);
 }
 
 int
@@ -430,6 +583,8 @@ main(void)
 		T(test_reason_trace),
 		T(test_long_client_name),
 		T(test_client_bookkeeping_bounded),
+		T(test_busy_not_evicted_or_expired),
+		T(test_threads),
 	};
 #undef T
 
