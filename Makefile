@@ -1,7 +1,8 @@
 # kagi - one non-recursive GNU Makefile.
 #   make            build bin/kagid and bin/kagi
 #   make run        install missing Debian packages, build, demo PKI + config, run kagid -X
-#   make test       unit + integration tests (integration against an ASan/UBSan kagid)
+#   make test       unit + integration tests (integration against an ASan/UBSan kagid; the
+#                   threads test also against a ThreadSanitizer kagid)
 #   make check      sanitizer build + cppcheck + clang-tidy
 #   make deps       install missing Debian packages (root)
 
@@ -12,6 +13,7 @@ CFLAGS  := -std=c11 -D_GNU_SOURCE -pthread -g $(OPT) $(WARN) -Isrc -Isrc/compat 
 LDLIBS  := -L/usr/lib/freeradius -lfreeradius-radius -Wl,-rpath,/usr/lib/freeradius \
            -lssl -lcrypto -ltalloc -lconfuse -ljansson -lpthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+TSAN    := -fsanitize=thread
 
 DEB_PKGS := build-essential clang libclang-rt-14-dev libfreeradius-dev freeradius-common libssl-dev openssl libtalloc-dev \
             libcmocka-dev libconfuse-dev libjansson-dev eapoltest python3 procps libsqlite3-dev
@@ -20,6 +22,7 @@ LIB_SRCS := codec.c conf.c policy.c tls_ctx.c tls_conn.c session.c dupcache.c ea
             eap_tls_common.c eap_tls_base.c eap_tls.c eap_peap.c eap_ttls.c eap_tunnel.c ttls_avp.c peap_tlv.c eap_mschapv2.c eap_gtc.c mschap.c peer.c auth_log.c log.c server.c
 LIB_OBJS      := $(LIB_SRCS:%.c=build/obj/%.o)
 LIB_OBJS_ASAN := $(LIB_SRCS:%.c=build/asan/%.o)
+LIB_OBJS_TSAN := $(LIB_SRCS:%.c=build/tsan/%.o)
 
 # Only bin/kagi (and its unit test) link the certificate authority and SQLite.
 KAGI_SRCS      := pki.c pki_store.c pki_files.c pki_x509.c kagi_test.c kagi_bench.c
@@ -35,14 +38,16 @@ FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -Isrc/compat -fsanitize=fuzzer
 FUZZERS    := $(patsubst tests/fuzz/fuzz_%.c,build/fuzz/fuzz_%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_TIME  ?= 60
 
-.PHONY: all run test check deps clean demo asan unit fuzz fuzz-smoke
+.PHONY: all run test check deps clean demo asan tsan unit fuzz fuzz-smoke
 all: bin/kagid bin/kagi
 
 build/obj/%.o: src/%.c $(wildcard src/*.h) | build/obj
 	$(CC) $(CFLAGS) -c $< -o $@
 build/asan/%.o: src/%.c $(wildcard src/*.h) | build/asan
 	$(CC) $(CFLAGS) $(SAN) -c $< -o $@
-build/obj build/asan build/tests bin:
+build/tsan/%.o: src/%.c $(wildcard src/*.h) | build/tsan
+	$(CC) $(CFLAGS) $(TSAN) -c $< -o $@
+build/obj build/asan build/tsan build/tests bin:
 	mkdir -p $@
 
 bin/kagid: build/obj/kagid.o $(LIB_OBJS) | bin
@@ -52,6 +57,10 @@ bin/kagi: build/obj/kagi.o $(LIB_OBJS) $(KAGI_OBJS) | bin
 build/asan/kagid: build/asan/kagid.o $(LIB_OBJS_ASAN)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
 asan: build/asan/kagid
+# ThreadSanitizer kagid: tests/integration/test_threads.sh runs its load scenario on it too.
+build/tsan/kagid: build/tsan/kagid.o $(LIB_OBJS_TSAN)
+	$(CC) $(CFLAGS) $(TSAN) -o $@ $^ $(LDLIBS)
+tsan: build/tsan/kagid
 
 build/tests/unit_%: tests/unit/test_%.c $(LIB_OBJS_ASAN) | build/tests
 	$(CC) $(CFLAGS) $(SAN) -Wno-missing-prototypes -o $@ $< $(LIB_OBJS_ASAN) $(LDLIBS) -lcmocka
@@ -103,13 +112,13 @@ demo: bin/kagi
 run: deps all demo
 	./bin/kagid -d raddb -X
 
-test: deps all asan unit fuzz-smoke
-	KAGID=$(CURDIR)/build/asan/kagid bash tests/run
+test: deps all asan tsan unit fuzz-smoke
+	KAGID=$(CURDIR)/build/asan/kagid KAGID_TSAN=$(CURDIR)/build/tsan/kagid bash tests/run
 
-check: deps all asan unit
+check: deps all asan tsan unit
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
 		-D_GNU_SOURCE -Isrc --suppress=missingIncludeSystem src
-	KAGID=$(CURDIR)/build/asan/kagid bash tests/run
+	KAGID=$(CURDIR)/build/asan/kagid KAGID_TSAN=$(CURDIR)/build/tsan/kagid bash tests/run
 
 clean:
 	rm -rf build bin

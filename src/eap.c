@@ -262,7 +262,7 @@ enum eap_step
 eap_continue(struct eap_session *s, TALLOC_CTX *ctx, const uint8_t *eap, size_t len,
 	     struct eap_buf *out)
 {
-	size_t l;
+	size_t l = 0;
 	const char *bad = eap_packet_check(eap, len, &l);
 	struct eap_buf td = {NULL, 0};
 	enum eap_step step;

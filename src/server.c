@@ -2,12 +2,16 @@
  * server.c - receive pipeline, sessions to replies, logging, event loop (see server.h).
  * RFC 2865, RFC 3579 §3 (EAP over RADIUS), RFC 5080 §2.2 (duplicates), RFC 5997 (Status-Server).
  *
- * Threads: the main thread receives (client lookup, Message-Authenticator, duplicate check),
- * handles signals and timers, and queues each new request as a job; worker threads take jobs
- * off one queue and do the rest (decode, EAP and TLS, reply, send). A conversation is worked on
- * by one thread at a time (session_claim); the RADIUS codec, the session table, the duplicate
- * cache, the TLS session cache and the authentication log each have their own lock. A job holds
- * a reference to the configuration generation its client was found in.
+ * Threads: every worker thread waits on all the listening sockets (its own epoll set, with
+ * EPOLLEXCLUSIVE so that a datagram wakes one worker, not all) and takes a request from
+ * receipt to reply: no hand-off between threads, so no queue and no extra wake-up per packet.
+ * The socket's receive buffer is the only queue; when the workers cannot keep up, the kernel
+ * drops, and the NAS retransmits. The main thread handles signals (reload, stop) and the
+ * once-a-second expiry. A conversation is worked on by one thread at a time (session_claim),
+ * and the duplicate cache marks a request pending while it is being answered, so a
+ * retransmission is never worked on twice. The RADIUS codec, the session table, the duplicate
+ * cache, the TLS session cache and the authentication log each have their own lock. Each
+ * request holds a reference to the configuration generation it started on.
  */
 #include "server.h"
 
@@ -31,6 +35,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/sysinfo.h>
@@ -39,38 +45,28 @@
 
 #define MAX_BATCH 64
 #define DROP_LOG_BURST 10 /* drop warnings per kind per 10 s outside -X */
-#define MAX_QUEUE 4096	  /* requests waiting for a worker; more are dropped (the NAS retries) */
+#define RCVBUF_BYTES (4 << 20)
 
 enum drop_kind {
 	DROP_UNKNOWN_CLIENT,
 	DROP_BAD_PACKET,
-	DROP_OVERLOAD,
 	DROP_KINDS,
 };
 
-/* A received request on its way to a worker: the datagram and where it came from. */
+/* A received request on its way through a worker: the datagram and where it came from. */
 struct job {
-	struct dlist link;
 	struct conf *conf;	 /* reference: the generation cl belongs to */
 	const struct client *cl; /* the RADIUS client it came from */
 	int fd;			 /* the socket it came in on (the reply goes out there) */
-	struct sockaddr_storage from;
+	const struct sockaddr *from;
 	socklen_t fromlen;
-	size_t len; /* the RADIUS Length (trailing bytes dropped) */
+	const uint8_t *buf;
+	size_t len;  /* the RADIUS Length (trailing bytes ignored) */
 	bool status; /* Status-Server: never in the duplicate cache */
-	uint8_t buf[];
-};
-
-struct workq {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct dlist jobs;
-	unsigned n;
-	bool stop;
+	uint64_t now_ms;
 };
 
 struct server {
-	struct conf *conf; /* current generation (one reference); main thread only */
 	char *dir;
 	bool debug;
 	struct session_table *sessions;
@@ -79,18 +75,22 @@ struct server {
 	bool daemon;
 	int fds[16];
 	unsigned n_fds;
-	uint64_t now_ms; /* main thread's clock */
 	unsigned threads_wanted; /* -t, else the configuration's threads (0: one per CPU) */
 	pthread_t *threads;
 	unsigned n_threads;
-	struct workq q;
-	/* rate-limited warnings of the main thread */
+	int stop_fd; /* eventfd: written once to stop the workers */
+	/* conf_lock: the current generation, read by workers (with a reference), swapped by main */
+	pthread_mutex_t conf_lock;
+	struct conf *conf;
+	/*
+	 * lock: the authentication log (swapped on reload) and the rate limits of the warnings
+	 * about dropped packets and evictions.
+	 */
+	pthread_mutex_t lock;
+	struct auth_log *auth_log;
 	uint64_t drop_window_ms[DROP_KINDS];
 	unsigned drop_logged[DROP_KINDS];
 	unsigned long drop_suppressed[DROP_KINDS];
-	/* lock: the authentication log (swapped on reload) and the eviction warning counts */
-	pthread_mutex_t lock;
-	struct auth_log *auth_log;
 	uint64_t evict_window_ms;
 	unsigned evict_logged;
 	unsigned long evict_suppressed;
@@ -159,26 +159,34 @@ code_name(int code)
 	}
 }
 
-/* Warnings about dropped packets: all of them in -X, else a burst per 10 s and a count. */
+/*
+ * Warnings about dropped packets: all of them in -X, else a burst per 10 s per kind and then a
+ * count of the rest.
+ */
 static bool
-drop_should_log(struct server *srv, enum drop_kind k)
+drop_should_log(struct server *srv, enum drop_kind k, uint64_t now_ms)
 {
+	bool log = true;
+
 	if (srv->debug)
 		return true;
-	if (srv->now_ms - srv->drop_window_ms[k] >= 10000) {
+	pthread_mutex_lock(&srv->lock);
+	if (now_ms - srv->drop_window_ms[k] >= 10000) {
 		if (srv->drop_suppressed[k])
 			log_warn("... and %lu more such packets dropped in the last 10 s",
 				 srv->drop_suppressed[k]);
-		srv->drop_window_ms[k] = srv->now_ms;
+		srv->drop_window_ms[k] = now_ms;
 		srv->drop_logged[k] = 0;
 		srv->drop_suppressed[k] = 0;
 	}
 	if (srv->drop_logged[k] >= DROP_LOG_BURST) {
 		srv->drop_suppressed[k]++;
-		return false;
+		log = false;
+	} else {
+		srv->drop_logged[k]++;
 	}
-	srv->drop_logged[k]++;
-	return true;
+	pthread_mutex_unlock(&srv->lock);
+	return log;
 }
 
 /* ---- authentication log ---- */
@@ -302,7 +310,7 @@ static int
 send_reply(struct server *srv, const struct job *job, struct codec_reply *rep, uint64_t now_ms)
 {
 	const struct client *cl = job->cl;
-	const struct sockaddr *to = (const struct sockaddr *)&job->from;
+	const struct sockaddr *to = job->from;
 	const uint8_t *out;
 	size_t outlen;
 	char err[256];
@@ -383,7 +391,7 @@ handle_access_request(struct server *srv, TALLOC_CTX *ctx, const struct job *job
 		      struct codec_request *req, uint64_t now_ms)
 {
 	const struct client *cl = job->cl;
-	const struct sockaddr *from = (const struct sockaddr *)&job->from;
+	const struct sockaddr *from = job->from;
 	size_t eap_len = 0, state_len = 0;
 	const uint8_t *eap = codec_request_attr(req, CODEC_ATTR_EAP_MESSAGE, &eap_len);
 	const uint8_t *state = codec_request_attr(req, CODEC_ATTR_STATE, &state_len);
@@ -487,13 +495,11 @@ handle_access_request(struct server *srv, TALLOC_CTX *ctx, const struct job *job
 	return rep;
 }
 
-/* A worker's part: decode, answer, send (or drop), for one job. */
+/* Decode, answer, send (or drop) a request that passed the checks of handle_datagram. */
 static void
 process_job(struct server *srv, struct job *job)
 {
 	const struct client *cl = job->cl;
-	const struct sockaddr *from = (const struct sockaddr *)&job->from;
-	uint64_t now_ms = mono_ms();
 	TALLOC_CTX *ctx = talloc_new(NULL);
 	struct codec_request *req = NULL;
 	struct codec_reply *rep = NULL;
@@ -502,14 +508,15 @@ process_job(struct server *srv, struct job *job)
 	if (ctx)
 		req = codec_request_decode(ctx, job->buf, job->len, cl->secret, err, sizeof(err));
 	if (!req) {
-		addr_text(from, a, sizeof(a));
-		/* Decoding after a valid Message-Authenticator rarely fails: no rate limit. */
-		log_warn("Dropping packet from client %s (%s): %s", cl->shortname, a,
-			 ctx ? err : "out of memory");
+		if (drop_should_log(srv, DROP_BAD_PACKET, job->now_ms)) {
+			addr_text(job->from, a, sizeof(a));
+			log_warn("Dropping packet from client %s (%s): %s", cl->shortname, a,
+				 ctx ? err : "out of memory");
+		}
 		goto out;
 	}
 	if (srv->debug) {
-		addr_text(from, a, sizeof(a));
+		addr_text(job->from, a, sizeof(a));
 		log_msg(LOG_LVL_DEBUG, "Received %s Id %u from %s length %zu (client %s)",
 			code_name(codec_request_code(req)), job->buf[1], a, job->len,
 			cl->shortname);
@@ -518,87 +525,60 @@ process_job(struct server *srv, struct job *job)
 	if (job->status)
 		rep = codec_reply_new(ctx, req, CODEC_ACCESS_ACCEPT); /* RFC 5997 §3 */
 	else
-		rep = handle_access_request(srv, ctx, job, req, now_ms);
-	if (rep && send_reply(srv, job, rep, now_ms) == 0)
+		rep = handle_access_request(srv, ctx, job, req, job->now_ms);
+	if (rep && send_reply(srv, job, rep, job->now_ms) == 0)
 		goto out_ok;
 out:
 	/* No reply: a retransmission of this request is worked on afresh. */
 	if (!job->status)
-		dupcache_cancel(srv->dups, from, job->buf[1], job->buf + 4);
+		dupcache_cancel(srv->dups, job->from, job->buf[1], job->buf + 4);
 out_ok:
 	talloc_free(ctx);
 }
 
-static void
-job_free(struct job *job)
-{
-	conf_unref(job->conf);
-	free(job);
-}
-
-static void *
-worker_main(void *arg)
-{
-	struct server *srv = arg;
-	struct workq *q = &srv->q;
-
-	for (;;) {
-		struct job *job;
-
-		pthread_mutex_lock(&q->lock);
-		while (!q->stop && dlist_empty(&q->jobs))
-			pthread_cond_wait(&q->cond, &q->lock);
-		if (q->stop) {
-			pthread_mutex_unlock(&q->lock);
-			return NULL;
-		}
-		job = dlist_entry(q->jobs.next, struct job, link);
-		dlist_del(&job->link);
-		q->n--;
-		pthread_mutex_unlock(&q->lock);
-
-		process_job(srv, job);
-		job_free(job);
-	}
-}
-
-/* The main thread's part: drop what must be dropped before anything is allocated, answer
- * retransmissions from the cache, queue the rest for a worker. */
+/*
+ * One datagram: drop what must be dropped before anything is allocated (unknown client, bad
+ * framing or Message-Authenticator), answer a retransmission from the cache, work on the rest.
+ */
 static void
 handle_datagram(struct server *srv, int fd, const uint8_t *buf, size_t n,
 		const struct sockaddr *from, socklen_t fromlen)
 {
-	const struct client *cl = clients_find(srv->conf, from);
-	const struct conf_limits *lim = &srv->conf->limits;
+	struct job job = {.fd = fd, .from = from, .fromlen = fromlen, .buf = buf};
+	const struct conf_limits *lim;
 	enum codec_raw_result raw;
-	size_t plen = 0, cached_len = 0;
+	size_t cached_len = 0;
 	uint8_t cached[CODEC_MAX_PACKET];
-	struct workq *q = &srv->q;
-	struct job *job;
-	bool status, full;
 	char a[80];
 
-	if (!cl) {
-		if (drop_should_log(srv, DROP_UNKNOWN_CLIENT)) {
+	job.now_ms = mono_ms();
+	pthread_mutex_lock(&srv->conf_lock);
+	job.conf = conf_ref(srv->conf);
+	pthread_mutex_unlock(&srv->conf_lock);
+	lim = &job.conf->limits;
+
+	job.cl = clients_find(job.conf, from);
+	if (!job.cl) {
+		if (drop_should_log(srv, DROP_UNKNOWN_CLIENT, job.now_ms)) {
 			addr_text(from, a, sizeof(a));
 			log_warn("Dropping packet from unknown client %s (add it to clients.conf)",
 				 a);
 		}
-		return;
+		goto out;
 	}
-	raw = codec_check_raw(buf, n, cl->secret, &plen);
+	raw = codec_check_raw(buf, n, job.cl->secret, &job.len);
 	if (raw != CODEC_RAW_OK) {
-		if (drop_should_log(srv, DROP_BAD_PACKET)) {
+		if (drop_should_log(srv, DROP_BAD_PACKET, job.now_ms)) {
 			addr_text(from, a, sizeof(a));
-			log_warn("Dropping packet from client %s (%s): %s", cl->shortname, a,
+			log_warn("Dropping packet from client %s (%s): %s", job.cl->shortname, a,
 				 codec_raw_result_str(raw));
 		}
-		return;
+		goto out;
 	}
 	/* RFC 5997 §3: Status-Server is answered afresh each time, never from the cache. */
-	status = buf[0] == CODEC_STATUS_SERVER;
-	if (!status) {
-		switch (dupcache_begin(srv->dups, from, buf[1], buf + 4, srv->now_ms,
+	job.status = buf[0] == CODEC_STATUS_SERVER;
+	if (!job.status) {
+		switch (dupcache_begin(srv->dups, from, buf[1], buf + 4, job.now_ms,
 				       (uint64_t)lim->dup_cache_time * 1000, lim->dup_cache_size,
 				       cached, sizeof(cached), &cached_len)) {
 		case DUP_REPLY:
@@ -610,7 +590,7 @@ handle_datagram(struct server *srv, int fd, const uint8_t *buf, size_t n,
 			}
 			if (sendto(fd, cached, cached_len, 0, from, fromlen) < 0)
 				log_warn("sendto: %s", strerror(errno));
-			return;
+			goto out;
 		case DUP_PENDING:
 			if (srv->debug) {
 				addr_text(from, a, sizeof(a));
@@ -618,47 +598,81 @@ handle_datagram(struct server *srv, int fd, const uint8_t *buf, size_t n,
 					"Retransmission of Id %u from %s: still being answered", buf[1],
 					a);
 			}
-			return;
+			goto out;
 		case DUP_NONE:
 			break;
 		}
 	}
+	process_job(srv, &job);
+out:
+	conf_unref(job.conf);
+}
 
-	job = malloc(sizeof(*job) + plen);
-	if (!job) {
-		if (!status)
-			dupcache_cancel(srv->dups, from, buf[1], buf + 4);
-		return;
-	}
-	job->conf = conf_ref(srv->conf);
-	job->cl = cl;
-	job->fd = fd;
-	memcpy(&job->from, from, fromlen);
-	job->fromlen = fromlen;
-	job->len = plen;
-	job->status = status;
-	memcpy(job->buf, buf, plen);
+/* Read what is waiting on a listening socket (non-blocking), at most MAX_BATCH datagrams. */
+static void
+drain_socket(struct server *srv, int fd, uint8_t *buf, size_t buflen)
+{
+	unsigned k;
 
-	pthread_mutex_lock(&q->lock);
-	full = q->n >= MAX_QUEUE;
-	if (!full) {
-		dlist_add_tail(&q->jobs, &job->link);
-		q->n++;
-		pthread_cond_signal(&q->cond);
+	for (k = 0; k < MAX_BATCH; k++) {
+		struct sockaddr_storage from;
+		socklen_t fromlen = sizeof(from);
+		ssize_t got = recvfrom(fd, buf, buflen, 0, (struct sockaddr *)&from, &fromlen);
+
+		if (got < 0)
+			break;
+		handle_datagram(srv, fd, buf, (size_t)got, (struct sockaddr *)&from, fromlen);
 	}
-	pthread_mutex_unlock(&q->lock);
-	if (full) {
-		/* Overloaded: shed the request; the NAS retransmits, and is answered then. */
-		if (!status)
-			dupcache_cancel(srv->dups, from, buf[1], buf + 4);
-		job_free(job);
-		if (drop_should_log(srv, DROP_OVERLOAD)) {
-			addr_text(from, a, sizeof(a));
-			log_warn("Dropping request from client %s (%s): %u requests already queued "
-				 "(server overloaded)",
-				 cl->shortname, a, MAX_QUEUE);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct server *srv = arg;
+	struct epoll_event ev[16];
+	uint8_t *buf = malloc(CODEC_MAX_PACKET + 1);
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	unsigned i;
+
+	if (!buf || ep < 0) {
+		log_error("worker thread: %s", strerror(errno));
+		goto out;
+	}
+	/* EPOLLEXCLUSIVE: a datagram wakes one waiting worker, not all of them. */
+	for (i = 0; i < srv->n_fds; i++) {
+		struct epoll_event e = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = srv->fds[i]};
+
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, srv->fds[i], &e) < 0) {
+			log_error("epoll_ctl: %s", strerror(errno));
+			goto out;
 		}
 	}
+	{
+		struct epoll_event e = {.events = EPOLLIN, .data.fd = srv->stop_fd};
+
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, srv->stop_fd, &e) < 0) {
+			log_error("epoll_ctl: %s", strerror(errno));
+			goto out;
+		}
+	}
+	for (;;) {
+		int n = epoll_wait(ep, ev, 16, -1), k;
+
+		if (n < 0 && errno != EINTR) {
+			log_error("epoll_wait: %s", strerror(errno));
+			break;
+		}
+		for (k = 0; k < n; k++) {
+			if (ev[k].data.fd == srv->stop_fd)
+				goto out;
+			drain_socket(srv, ev[k].data.fd, buf, CODEC_MAX_PACKET + 1);
+		}
+	}
+out:
+	if (ep >= 0)
+		close(ep);
+	free(buf);
+	return NULL;
 }
 
 /* ---- set-up ---- */
@@ -697,27 +711,20 @@ workers_start(struct server *srv)
 	return 0;
 }
 
-/* Stop the workers after the job each is on; drop what is still queued. */
+/* Stop the workers after the request each is on. */
 static void
 workers_stop(struct server *srv)
 {
-	struct workq *q = &srv->q;
+	uint64_t one = 1;
 	unsigned i;
 
-	pthread_mutex_lock(&q->lock);
-	q->stop = true;
-	pthread_cond_broadcast(&q->cond);
-	pthread_mutex_unlock(&q->lock);
+	if (!srv->n_threads)
+		return;
+	if (write(srv->stop_fd, &one, sizeof(one)) != sizeof(one))
+		log_error("cannot stop the worker threads: %s", strerror(errno));
 	for (i = 0; i < srv->n_threads; i++)
 		pthread_join(srv->threads[i], NULL);
 	srv->n_threads = 0;
-	while (!dlist_empty(&q->jobs)) {
-		struct job *job = dlist_entry(q->jobs.next, struct job, link);
-
-		dlist_del(&job->link);
-		job_free(job);
-	}
-	q->n = 0;
 }
 
 static int
@@ -728,11 +735,12 @@ server_destructor(struct server *srv)
 	workers_stop(srv);
 	for (i = 0; i < srv->n_fds; i++)
 		close(srv->fds[i]);
+	if (srv->stop_fd >= 0)
+		close(srv->stop_fd);
 	/* Sessions hold configuration references: free them before the generation. */
 	TALLOC_FREE(srv->sessions);
 	conf_unref(srv->conf);
-	pthread_cond_destroy(&srv->q.cond);
-	pthread_mutex_destroy(&srv->q.lock);
+	pthread_mutex_destroy(&srv->conf_lock);
 	pthread_mutex_destroy(&srv->lock);
 	return 0;
 }
@@ -741,12 +749,17 @@ static int
 open_listener(const struct conf_listen *l, char *err, size_t errlen)
 {
 	int fd = socket(l->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int one = 1;
+	int one = 1, rcvbuf = RCVBUF_BYTES;
 
 	if (fd < 0) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
+	/*
+	 * The receive buffer is the queue in front of the workers: room for bursts (thousands of
+	 * APs re-authenticating at once). The kernel caps it at net.core.rmem_max.
+	 */
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	if (l->addr.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) < 0) {
@@ -770,10 +783,13 @@ server_new(TALLOC_CTX *ctx, const char *dir, bool debug, char *err, size_t errle
 	srv->debug = debug;
 	srv->dir = talloc_strdup(srv, dir);
 	pthread_mutex_init(&srv->lock, NULL);
-	pthread_mutex_init(&srv->q.lock, NULL);
-	pthread_cond_init(&srv->q.cond, NULL);
-	dlist_init(&srv->q.jobs);
+	pthread_mutex_init(&srv->conf_lock, NULL);
+	srv->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	talloc_set_destructor(srv, server_destructor);
+	if (srv->stop_fd < 0) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		goto fail;
+	}
 	/*
 	 * Not a talloc child of srv: the last reference to a generation may be dropped by a
 	 * worker thread, and talloc trees are not shared between threads.
@@ -823,7 +839,7 @@ server_set_threads(struct server *srv, unsigned n)
 int
 server_reload(struct server *srv, char *err, size_t errlen)
 {
-	struct conf *c = conf_load(NULL, srv->dir, err, errlen, conf_warn, NULL);
+	struct conf *c = conf_load(NULL, srv->dir, err, errlen, conf_warn, NULL), *old;
 	struct auth_log *al = NULL;
 
 	if (!c)
@@ -841,9 +857,12 @@ server_reload(struct server *srv, char *err, size_t errlen)
 	if (c->limits.threads != srv->conf->limits.threads && !srv->threads_wanted)
 		log_warn("threads changed: it takes effect on restart only");
 	tls_server_set_cache(c->tls_server, srv->tls_cache);
-	/* Jobs and sessions in flight keep their references to the old generation. */
-	conf_unref(srv->conf);
+	/* Requests and sessions in flight keep their references to the old generation. */
+	pthread_mutex_lock(&srv->conf_lock);
+	old = srv->conf;
 	srv->conf = c;
+	pthread_mutex_unlock(&srv->conf_lock);
+	conf_unref(old);
 	if (al) {
 		if (srv->daemon)
 			auth_log_to_syslog(al);
@@ -856,34 +875,33 @@ server_reload(struct server *srv, char *err, size_t errlen)
 }
 
 static void
-server_tick(struct server *srv)
+server_tick(struct server *srv, uint64_t now_ms)
 {
 	unsigned before = session_count(srv->sessions);
 
-	session_expire(srv->sessions, srv->now_ms,
+	session_expire(srv->sessions, now_ms,
 		       (uint64_t)srv->conf->limits.session_timeout * 1000);
 	/* After a flood of abandoned conversations, give the memory back to the system. */
 	if (before - session_count(srv->sessions) >= 1000 ||
 	    (before && session_count(srv->sessions) == 0 && before >= 100))
 		malloc_trim(0);
-	dupcache_expire(srv->dups, srv->now_ms);
+	dupcache_expire(srv->dups, now_ms);
 	tls_cache_expire(srv->tls_cache, time(NULL));
 }
 
 int
 server_run(struct server *srv)
 {
-	struct pollfd pfd[17];
+	struct pollfd pfd;
 	sigset_t mask;
 	int sfd;
-	unsigned i, n;
-	uint64_t last_tick;
-	uint8_t buf[CODEC_MAX_PACKET + 1];
+	uint64_t now_ms, last_tick;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	/* Blocked before the workers start, so they inherit the mask: signals come to signalfd. */
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -891,14 +909,9 @@ server_run(struct server *srv)
 		log_error("signalfd: %s", strerror(errno));
 		return -1;
 	}
-	n = srv->n_fds;
-	for (i = 0; i < n; i++) {
-		pfd[i].fd = srv->fds[i];
-		pfd[i].events = POLLIN;
-	}
-	pfd[n].fd = sfd;
-	pfd[n].events = POLLIN;
-	srv->now_ms = last_tick = mono_ms();
+	pfd.fd = sfd;
+	pfd.events = POLLIN;
+	last_tick = mono_ms();
 	if (workers_start(srv) < 0) {
 		log_error("cannot start the worker threads");
 		close(sfd);
@@ -908,14 +921,14 @@ server_run(struct server *srv)
 	log_info("Ready to process requests");
 
 	for (;;) {
-		int r = poll(pfd, n + 1, 1000);
+		int r = poll(&pfd, 1, 1000);
 
-		srv->now_ms = mono_ms();
+		now_ms = mono_ms();
 		if (r < 0 && errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
 			break;
 		}
-		if (r > 0 && (pfd[n].revents & POLLIN)) {
+		if (r > 0 && (pfd.revents & POLLIN)) {
 			struct signalfd_siginfo si;
 			bool stop = false;
 
@@ -940,27 +953,9 @@ server_run(struct server *srv)
 				break;
 			}
 		}
-		for (i = 0; r > 0 && i < n; i++) {
-			unsigned k;
-
-			if (!(pfd[i].revents & POLLIN))
-				continue;
-			for (k = 0; k < MAX_BATCH; k++) {
-				struct sockaddr_storage from;
-				socklen_t fromlen = sizeof(from);
-				ssize_t got = recvfrom(pfd[i].fd, buf, sizeof(buf), 0,
-						       (struct sockaddr *)&from, &fromlen);
-
-				if (got < 0)
-					break;
-				srv->now_ms = mono_ms();
-				handle_datagram(srv, pfd[i].fd, buf, (size_t)got,
-						(struct sockaddr *)&from, fromlen);
-			}
-		}
-		if (srv->now_ms - last_tick >= 1000) {
-			server_tick(srv);
-			last_tick = srv->now_ms;
+		if (now_ms - last_tick >= 1000) {
+			server_tick(srv, now_ms);
+			last_tick = now_ms;
 		}
 	}
 	workers_stop(srv);

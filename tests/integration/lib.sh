@@ -127,9 +127,9 @@ kt_stop() {
 	fi
 	wait "$pid" 2>/dev/null
 	rc=$?
-	if grep -qE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$KT_DIR/kagid.log" 2>/dev/null; then
+	if grep -qE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|WARNING: ThreadSanitizer" "$KT_DIR/kagid.log" 2>/dev/null; then
 		echo "not ok sanitizer - kagid sanitizer report:"
-		grep -A30 -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$KT_DIR/kagid.log" | sed 's/^/# /' | head -60
+		grep -A30 -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|WARNING: ThreadSanitizer" "$KT_DIR/kagid.log" | sed 's/^/# /' | head -60
 		KT_FAILS=$((KT_FAILS + 1))
 	elif [ "$rc" -ne 0 ]; then
 		echo "not ok kagid-exit - kagid exited with status $rc"

@@ -928,6 +928,63 @@ def c_retx_mid(t):
         raise Fail("conversation after the retransmission ended with %s" % r.summary())
 
 
+@case("retransmit-burst")
+def c_retx_burst(t):
+    """Every request of a full EAP-TLS conversation sent 4 times back to back, as an impatient
+    NAS would: the copies that arrive while the server works on the first must not be worked on
+    again (kagid's worker threads could pick them up), the ones after get the cached reply. Every
+    reply must be the same bytes, the last round must not turn into "unknown State" once the
+    conversation has ended, and there is exactly one auth-log line."""
+    c = Conv(t, identity=cert_identity(t, "alice"))
+    peer = TlsPeer(t.pki)
+
+    def burst(eap, state="cur"):
+        raw, rid, auth = c.build(eap, state=state)
+        c.rounds += 1
+        for _ in range(4):
+            c.sock.send(raw)
+        first = c.sock.recv(REPLY_WAIT, rid)
+        if first is None:
+            raise Fail("no reply to a burst of 4 copies (round %d)" % c.rounds)
+        r = c.accept_reply(first, rid, auth)
+        for _ in range(3):
+            more = c.sock.recv(DROP_WAIT, rid)
+            if more is None:
+                break      # a copy that arrived while the first was being answered: dropped
+            if more != first:
+                raise Fail("copies of one request got different replies in round %d: %s / %s"
+                           % (c.rounds, r.summary(), Reply(more, Packet(more)).summary()))
+        return r
+
+    r = burst(eap_pkt(EAP_RESPONSE, os.urandom(1)[0], EAP_IDENTITY, c.identity.encode()),
+              state=None)
+    expect_start(r)
+    out = peer.step(b"")
+    for _ in range(40):
+        # RFC 5216 s2.1.5 fragments of 1000 bytes, each one sent in a burst too
+        off = 0
+        for _ in range(len(out) // 1000 + 2):
+            chunk = out[off:off + 1000]
+            more = off + len(chunk) < len(out)
+            flags = (TLS_M if more else 0) | (TLS_L if off == 0 and more else 0)
+            r = burst(eap_pkt(EAP_RESPONSE, c.eap_id, EAP_TLS,
+                              tls_data(flags, len(out) if flags & TLS_L else None, chunk)))
+            off += len(chunk)
+            if not more:
+                break
+            if not r.is_tls_ack():
+                raise Fail("fragment answered with %s" % r.summary())
+        if r.code in (ACCESS_ACCEPT, ACCESS_REJECT):
+            break
+        out = peer.step(c.recv_tls_message(r))
+    if r.code != ACCESS_ACCEPT:
+        raise Fail("bursty conversation ended with %s" % r.summary())
+    time.sleep(0.2)
+    lines = [e for e in t.auth_lines() if e.get("calling_station_id") == c.csid]
+    if len(lines) != 1 or lines[0].get("result") != "accept":
+        raise Fail("want one accept line for the conversation, got %s" % json.dumps(lines)[:300])
+
+
 # 6. forged packets during a request in flight
 
 @case("forged-inflight")
