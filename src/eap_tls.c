@@ -62,7 +62,7 @@ handshake_done(struct eap_session *s, struct eap_tls *d, struct eap_buf *out)
 	}
 	session_trace(s, "EAP-TLS: peer certificate subject \"%s\" issuer \"%s\" serial %s",
 		      s->cert->subject, s->cert->issuer, s->cert->serial);
-	if (s->resumed && !tls_conn_recheck(conn, s->conf->tls_server, &reason)) {
+	if (s->resumed && !tls_conn_recheck(conn, s->conf->tls_server, s->now, &reason)) {
 		tls_conn_forget_session(conn);
 		session_set_reason(s, "%s", reason);
 		return EAP_STEP_FAIL;

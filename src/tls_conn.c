@@ -14,6 +14,17 @@
 #include <stdio.h>
 #include <string.h>
 
+/*
+ * What a cached session remembers of the verification of its client certificate: the verify
+ * store it passed against, and until when that result holds (the earliest notAfter of the
+ * chain and nextUpdate of the CRLs). While both still hold, a resumption needs no new
+ * verification: nothing it would look at has changed.
+ */
+struct verify_stamp {
+	unsigned long store_gen;
+	time_t until;
+};
+
 struct tls_conn {
 	unsigned char resumed_id[SSL_MAX_SSL_SESSION_ID_LENGTH];
 	unsigned resumed_idlen;
@@ -26,6 +37,12 @@ struct tls_conn {
 	int verify_depth;
 	char reason[200];
 	char *note; /* child: attached to the session on commit */
+	/* the verify store this connection started with (tls_server_store_ref) */
+	unsigned long store_gen;
+	time_t crl_until;
+	/* the stamp put on the session at commit: set when the peer's chain verified here */
+	bool have_stamp;
+	struct verify_stamp stamp;
 	void (*trace)(void *arg, const char *text);
 	void *trace_arg;
 };
@@ -178,6 +195,7 @@ msg_cb(int write_p, int version, int content_type, const void *buf, size_t len, 
 }
 
 static int sess_note_idx = -1;
+static int sess_stamp_idx = -1;
 static pthread_once_t sess_note_once = PTHREAD_ONCE_INIT;
 
 /* A session duplicated by OpenSSL (TLS 1.3 ticket after a resumption) gets its own note. */
@@ -206,10 +224,28 @@ note_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void 
 	OPENSSL_free(ptr);
 }
 
+/* A duplicated session (TLS 1.3 ticket after a resumption) gets its own copy of the stamp. */
+static int
+stamp_dup(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, void **from_d, int idx, long argl,
+	  void *argp)
+{
+	(void)to;
+	(void)from;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	if (*(struct verify_stamp **)from_d)
+		*(void **)from_d =
+			OPENSSL_memdup(*(struct verify_stamp **)from_d, sizeof(struct verify_stamp));
+	return 1;
+}
+
 static void
 sess_note_init(void)
 {
 	sess_note_idx = SSL_SESSION_get_ex_new_index(0, "kagi note", NULL, note_dup, note_free);
+	sess_stamp_idx =
+		SSL_SESSION_get_ex_new_index(0, "kagi verify stamp", NULL, stamp_dup, note_free);
 }
 
 /* An SSL object on ctx_ssl with two memory BIOs, owned by a new talloc'd tls_conn. */
@@ -252,7 +288,7 @@ tls_conn_new(TALLOC_CTX *ctx, struct tls_server *srv, bool want_client_cert, cha
 	if (!c)
 		return NULL;
 	/* The verify store is per connection: a CRL reload swaps it without touching the CTX. */
-	store = tls_server_store_ref(srv);
+	store = tls_server_store_ref(srv, &c->store_gen, &c->crl_until);
 	SSL_set1_verify_cert_store(c->ssl, store);
 	X509_STORE_free(store);
 	SSL_set_accept_state(c->ssl);
@@ -693,13 +729,47 @@ tls_conn_peer_facts(const struct tls_conn *c, struct cert_facts *f)
 	return true;
 }
 
+/* The earliest notAfter of a chain, limited by crl_until (0: no limit from CRLs). */
+static time_t
+chain_until(STACK_OF(X509) *chain, time_t crl_until)
+{
+	time_t until = crl_until;
+	int i;
+
+	for (i = 0; chain && i < sk_X509_num(chain); i++) {
+		struct tm tm;
+		time_t t;
+
+		if (ASN1_TIME_to_tm(X509_get0_notAfter(sk_X509_value(chain, i)), &tm) != 1)
+			return 1; /* unreadable: no shortcut for this session */
+		t = timegm(&tm);
+		if (until == 0 || t < until)
+			until = t;
+	}
+	return until;
+}
+
+/* The stamp of the session being resumed, if it has one. */
+static const struct verify_stamp *
+session_stamp(const struct tls_conn *c)
+{
+	SSL_SESSION *s = SSL_get_session(c->ssl);
+
+	if (!s || sess_stamp_idx < 0)
+		return NULL;
+	return SSL_SESSION_get_ex_data(s, sess_stamp_idx);
+}
+
 bool
-tls_conn_recheck(struct tls_conn *c, struct tls_server *srv, const char **reason)
+tls_conn_recheck(struct tls_conn *c, struct tls_server *srv, time_t now, const char **reason)
 {
 	X509 *leaf = SSL_get0_peer_certificate(c->ssl);
 	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(c->ssl);
-	X509_STORE_CTX *xs;
+	const struct verify_stamp *st = session_stamp(c);
+	X509_STORE_CTX *xs = NULL;
 	X509_STORE *store;
+	unsigned long gen;
+	time_t crl_until;
 	bool ok = false;
 
 	if (!leaf) {
@@ -707,17 +777,31 @@ tls_conn_recheck(struct tls_conn *c, struct tls_server *srv, const char **reason
 		return false;
 	}
 	/* The store as of now: the CRL may have changed since the session was cached. */
-	store = tls_server_store_ref(srv);
+	store = tls_server_store_ref(srv, &gen, &crl_until);
+	if (st && st->store_gen == gen && now < st->until) {
+		/*
+		 * Same CA certificates and CRLs as when the chain was last verified, and none of
+		 * them, nor the CRL, has expired since: the verification would say the same.
+		 */
+		c->have_stamp = true;
+		c->stamp = *st;
+		ok = true;
+		goto out;
+	}
 	xs = X509_STORE_CTX_new();
 	if (!xs || X509_STORE_CTX_init(xs, store, leaf, chain) != 1) {
 		*reason = "out of memory";
 		goto out;
 	}
 	X509_STORE_CTX_set_purpose(xs, X509_PURPOSE_SSL_CLIENT);
-	if (X509_verify_cert(xs) == 1)
+	if (X509_verify_cert(xs) == 1) {
 		ok = true;
-	else
+		c->have_stamp = true;
+		c->stamp.store_gen = gen;
+		c->stamp.until = chain_until(X509_STORE_CTX_get0_chain(xs), crl_until);
+	} else {
 		*reason = verify_reason(X509_STORE_CTX_get_error(xs));
+	}
 out:
 	X509_STORE_CTX_free(xs);
 	X509_STORE_free(store);
@@ -742,6 +826,30 @@ tls_conn_commit_session(struct tls_conn *c, time_t now)
 {
 	if (!c->pending || !c->cache)
 		return;
+	/*
+	 * A full handshake that verified a client certificate stamps its session; a resumption
+	 * passes on the stamp tls_conn_recheck left (a TLS 1.3 ticket is a copy of the session).
+	 * No stamp, no shortcut: whatever OpenSSL copied from the resumed session is removed.
+	 */
+	if (!c->have_stamp && !SSL_session_reused(c->ssl) && SSL_get0_peer_certificate(c->ssl) &&
+	    !c->verify_err && SSL_get_verify_result(c->ssl) == X509_V_OK) {
+		c->have_stamp = true;
+		c->stamp.store_gen = c->store_gen;
+		c->stamp.until = chain_until(SSL_get0_verified_chain(c->ssl), c->crl_until);
+	}
+	if (sess_stamp_idx >= 0) {
+		struct verify_stamp *old = SSL_SESSION_get_ex_data(c->pending, sess_stamp_idx);
+		struct verify_stamp *copy =
+			c->have_stamp ? OPENSSL_memdup(&c->stamp, sizeof(c->stamp)) : NULL;
+
+		if (c->have_stamp && !copy)
+			return; /* out of memory: not resumable */
+		if (!SSL_SESSION_set_ex_data(c->pending, sess_stamp_idx, copy)) {
+			OPENSSL_free(copy);
+			return;
+		}
+		OPENSSL_free(old);
+	}
 	if (c->note && sess_note_idx >= 0) {
 		char *copy = OPENSSL_strdup(c->note);
 		char *old = SSL_SESSION_get_ex_data(c->pending, sess_note_idx);

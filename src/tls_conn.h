@@ -107,9 +107,12 @@ bool tls_conn_peer_facts(const struct tls_conn *c, struct cert_facts *f);
 
 /*
  * tls_conn_recheck - for a resumed session: verify the stored peer chain again against the
- * server's current store (dates, CRL, purpose). Returns true, or false with *reason set.
+ * server's current store (dates, CRL, purpose). When the session was last verified against this
+ * very store and nothing in it has expired by now (its verify stamp), the result is known and
+ * nothing is recomputed. Returns true, or false with *reason set.
  */
-bool tls_conn_recheck(struct tls_conn *c, struct tls_server *srv, const char **reason);
+bool tls_conn_recheck(struct tls_conn *c, struct tls_server *srv, time_t now,
+		      const char **reason);
 
 /*
  * tls_conn_commit_session - the conversation ended in Accept: make its session resumable.

@@ -12,6 +12,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -38,6 +39,8 @@ struct tls_cache {
 struct tls_server {
 	SSL_CTX *ctx;
 	X509_STORE *store;
+	unsigned long store_gen; /* unique to this store (store_gens) */
+	time_t crl_until;	 /* earliest nextUpdate of the store's CRLs (0: none) */
 	const struct conf_tls *cfg;
 	struct tls_cache *cache;
 	struct stat crl_st;
@@ -49,6 +52,13 @@ struct tls_server {
 };
 
 static int ssl_ex_server = -1;
+
+/*
+ * Every verify store ever built gets a number from here, never reused: a resumed session that
+ * was verified against store N need not be verified again while N is the current store (the
+ * process-wide counter is what makes numbers unique across configuration generations).
+ */
+static atomic_ulong store_gens;
 
 /* ---- resumption cache ---- */
 
@@ -252,8 +262,23 @@ cache_remove_cb(SSL_CTX *ctx, SSL_SESSION *sess)
 
 /* ---- verify store ---- */
 
+/* The earliest nextUpdate of the CRLs loaded (0 when none has one). */
+static void
+crl_until_update(time_t *until, const X509_CRL *crl)
+{
+	const ASN1_TIME *next = X509_CRL_get0_nextUpdate(crl);
+	struct tm tm;
+	time_t t;
+
+	if (!next || ASN1_TIME_to_tm(next, &tm) != 1)
+		return;
+	t = timegm(&tm);
+	if (*until == 0 || t < *until)
+		*until = t;
+}
+
 static int
-load_crls(X509_STORE *store, const char *file, char *err, size_t errlen)
+load_crls(X509_STORE *store, const char *file, time_t *until, char *err, size_t errlen)
 {
 	BIO *bio = BIO_new_file(file, "r");
 	X509_CRL *crl;
@@ -265,6 +290,7 @@ load_crls(X509_STORE *store, const char *file, char *err, size_t errlen)
 	}
 	while ((crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL)) != NULL) {
 		X509_STORE_add_crl(store, crl);
+		crl_until_update(until, crl);
 		X509_CRL_free(crl);
 		n++;
 	}
@@ -278,7 +304,7 @@ load_crls(X509_STORE *store, const char *file, char *err, size_t errlen)
 }
 
 static X509_STORE *
-store_build(const struct conf_tls *cfg, char *err, size_t errlen)
+store_build(const struct conf_tls *cfg, time_t *crl_until, char *err, size_t errlen)
 {
 	X509_STORE *store = X509_STORE_new();
 	unsigned long flags = 0;
@@ -292,7 +318,8 @@ store_build(const struct conf_tls *cfg, char *err, size_t errlen)
 			 ERR_reason_error_string(ERR_peek_last_error()));
 		goto fail;
 	}
-	if (cfg->crl_file && load_crls(store, cfg->crl_file, err, errlen) < 0)
+	*crl_until = 0;
+	if (cfg->crl_file && load_crls(store, cfg->crl_file, crl_until, err, errlen) < 0)
 		goto fail;
 	if (cfg->check_crl)
 		flags |= X509_V_FLAG_CRL_CHECK;
@@ -338,6 +365,7 @@ refresh_locked(struct tls_server *srv, char *err, size_t errlen)
 {
 	struct stat st;
 	X509_STORE *store;
+	time_t crl_until;
 
 	if (stat(srv->cfg->crl_file, &st) < 0) {
 		if (srv->bad_st_valid && srv->bad_st.st_ino == 0)
@@ -352,7 +380,7 @@ refresh_locked(struct tls_server *srv, char *err, size_t errlen)
 		return 0;
 	if (srv->bad_st_valid && stat_same(&st, &srv->bad_st))
 		return 0;
-	store = store_build(srv->cfg, err, errlen);
+	store = store_build(srv->cfg, &crl_until, err, errlen);
 	if (!store) {
 		srv->bad_st = st;
 		srv->bad_st_valid = true;
@@ -364,6 +392,8 @@ refresh_locked(struct tls_server *srv, char *err, size_t errlen)
 	 */
 	X509_STORE_free(srv->store);
 	srv->store = store;
+	srv->store_gen = atomic_fetch_add(&store_gens, 1) + 1;
+	srv->crl_until = crl_until;
 	srv->crl_st = st;
 	srv->crl_st_valid = true;
 	srv->bad_st_valid = false;
@@ -505,9 +535,10 @@ tls_server_new(TALLOC_CTX *ctx, const struct conf_tls *cfg, struct tls_cache *ca
 	/* The password is not needed after this. */
 	SSL_CTX_set_default_passwd_cb_userdata(srv->ctx, NULL);
 
-	srv->store = store_build(cfg, err, errlen);
+	srv->store = store_build(cfg, &srv->crl_until, err, errlen);
 	if (!srv->store)
 		goto fail;
+	srv->store_gen = atomic_fetch_add(&store_gens, 1) + 1;
 	SSL_CTX_set1_verify_cert_store(srv->ctx, srv->store);
 	if (cfg->crl_file) {
 		struct stat st;
@@ -552,13 +583,15 @@ tls_server_ssl_ctx(const struct tls_server *srv)
 }
 
 X509_STORE *
-tls_server_store_ref(struct tls_server *srv)
+tls_server_store_ref(struct tls_server *srv, unsigned long *gen, time_t *crl_until)
 {
 	X509_STORE *st;
 
 	pthread_mutex_lock(&srv->lock);
 	st = srv->store;
 	X509_STORE_up_ref(st);
+	*gen = srv->store_gen;
+	*crl_until = srv->crl_until;
 	pthread_mutex_unlock(&srv->lock);
 	return st;
 }

@@ -49,8 +49,12 @@ int tls_server_refresh(struct tls_server *srv, char *err, size_t errlen);
 
 /* Internal to the TLS layer (tls_conn.c). */
 SSL_CTX *tls_server_ssl_ctx(const struct tls_server *srv);
-/* tls_server_store_ref - the current verify store, with a reference (X509_STORE_free it). */
-X509_STORE *tls_server_store_ref(struct tls_server *srv);
+/*
+ * tls_server_store_ref - the current verify store, with a reference (X509_STORE_free it), its
+ * number (unique in the process, changes whenever CA or CRL do) and the earliest nextUpdate of
+ * its CRLs (0: none).
+ */
+X509_STORE *tls_server_store_ref(struct tls_server *srv, unsigned long *gen, time_t *crl_until);
 const struct conf_tls *tls_server_conf(const struct tls_server *srv);
 struct tls_cache *tls_server_cache(const struct tls_server *srv);
 /* Put a session in the cache (the cache takes its own reference). */

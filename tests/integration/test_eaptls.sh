@@ -252,15 +252,15 @@ stop_instance() {
 # of the Nth conversation of an `eapol_test -r` run), waits, then forwards: this lets a test
 # change things (revoke a certificate) between a first authentication and a resumption.
 
-# expect_revoked_resume NAME CONF CERT IDENTITY VERSION: one eapol_test -r 1 run through the relay;
-# CERT is revoked between the two conversations. The first must be accepted, the second
-# (a resumption attempt) rejected with "revoked".
-expect_revoked_resume() {
-	local name=$1 conf=$2 cert=$3 id=$4 ver=$5
+# expect_refused_resume NAME CONF IDENTITY VERSION REASON DELAY CMD...: one eapol_test -r 1 run
+# through the relay, which runs CMD and then waits DELAY seconds before the second conversation.
+# The first must be accepted, the second (a resumption attempt) rejected with REASON.
+expect_refused_resume() {
+	local name=$1 conf=$2 id=$3 ver=$4 reason=$5 delay=$6
+	shift 6
 	local pf=$KT_DIR/$name.port mark=$KT_DIR/$name.hook rpid base rc why i
 	rm -f "$pf" "$mark"
-	python3 "$KT_TOP/tests/integration/hookrelay.py" "$KT_PORT" 2 1.3 "$pf" "$mark" \
-		bash "$KT_TOP/certs/mkpki.sh" --revoke "$PKI" "$cert" &
+	python3 "$KT_TOP/tests/integration/hookrelay.py" "$KT_PORT" 2 "$delay" "$pf" "$mark" "$@" &
 	rpid=$!
 	for i in $(seq 1 100); do [ -s "$pf" ] && break; sleep 0.02; done
 	base=$(auth_lines)
@@ -270,7 +270,7 @@ expect_revoked_resume() {
 	wait "$rpid" 2>/dev/null
 	local out=$KT_DIR/out/$name.out
 	if [ ! -s "$mark" ] || ! head -n 1 "$mark" | grep -qx "rc=0"; then
-		kt_fail "$name" "the revocation between the two conversations did not run: $(tr '\n' ' ' <"$mark" 2>/dev/null)"
+		kt_fail "$name" "the command between the two conversations did not run: $(tr '\n' ' ' <"$mark" 2>/dev/null)"
 		return 1
 	fi
 	kt_wait_auth_lines $((base + 2))
@@ -282,12 +282,44 @@ expect_revoked_resume() {
 		kt_fail "$name" "second conversation not rejected (eapol_test exit $rc, resumed: $(resumed_flags "$name")): $(eap_summary "$name")"
 		return 1
 	fi
-	if ! why=$(json_check $((base + 2)) result=reject reason=revoked identity="$id"); then
+	if ! why=$(json_check $((base + 2)) result=reject reason="$reason" identity="$id"); then
 		kt_fail "$name" "second conversation: $why"
 		return 1
 	fi
 	echo "# $name: resumed flags per conversation (eapol_test): $(resumed_flags "$name")"
 	kt_ok "$name"
+}
+
+# expect_revoked_resume NAME CONF CERT IDENTITY VERSION: CERT is revoked between the two
+# conversations; the resumption attempt is rejected with "revoked".
+expect_revoked_resume() {
+	expect_refused_resume "$1" "$2" "$4" "$5" revoked 1.3 \
+		bash "$KT_TOP/certs/mkpki.sh" --revoke "$PKI" "$3"
+}
+
+# utc_in SECONDS: the time SECONDS from now, as openssl ca wants it (YYMMDDHHMMSSZ)
+utc_in() { date -u -d "@$(($(date +%s) + $1))" +%y%m%d%H%M%SZ; }
+
+# short_lived_cert NAME SECONDS: a client certificate NAME@example.org (P-256, EKU clientAuth)
+# from the test CA that expires SECONDS from now.
+short_lived_cert() {
+	local name=$1 secs=$2 d=$PKI/ca
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$PKI/$name.key" 2>/dev/null &&
+		printf '%s\n' "basicConstraints = critical, CA:FALSE" "keyUsage = critical, digitalSignature" \
+			"extendedKeyUsage = clientAuth" "subjectAltName = email:$name@example.org" >"$d/ext/$name.ext" &&
+		openssl req -new -key "$PKI/$name.key" -subj "/CN=$name@example.org" -out "$d/ext/$name.csr" \
+			-config "$d/openssl.cnf" 2>/dev/null &&
+		(cd "$d" && openssl ca -config openssl.cnf -batch -notext -in "ext/$name.csr" \
+			-out "../$name.pem" -extfile "ext/$name.ext" -startdate "$(utc_in -3600)" \
+			-enddate "$(utc_in "$secs")" >/dev/null 2>&1)
+}
+
+# crl_valid_for SECONDS: rewrite the test CA's CRL (atomically) with a nextUpdate SECONDS away.
+crl_valid_for() {
+	local tmp
+	tmp=$(mktemp "$PKI/.ca.crl.XXXXXX")
+	(cd "$PKI/ca" && openssl ca -config openssl.cnf -batch -gencrl -crlsec "$1" -out "$tmp" 2>/dev/null) &&
+		chmod 0644 "$tmp" && mv -f "$tmp" "$PKI/ca.crl"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -406,6 +438,24 @@ fi
 peer_conf bob12-rsa bob bob@example.org 12
 expect_revoked_resume revoked-resume-tls12 bob12-rsa bob bob@example.org TLSv1.2
 expect_revoked_resume revoked-resume-tls13 alice13 alice alice@example.org TLSv1.3
+
+# A resumption must see what changed with time alone, the CRL and the certificate files being
+# untouched: a CRL past its nextUpdate, a client certificate past its notAfter. (kagid skips
+# re-verifying a resumed chain against the same store only while neither has passed.)
+if short_lived_cert judy 3600 && crl_valid_for 6; then
+	peer_conf judy12 judy judy@example.org 12
+	expect_refused_resume crl-expired-resume-tls12 judy12 judy@example.org TLSv1.2 \
+		"CRL expired" 7 true
+	crl_valid_for 2592000 || kt_fail crl-restore "could not write a fresh CRL"
+else
+	kt_fail crl-expired-resume-tls12 "could not write a CRL valid for 6 s"
+fi
+if short_lived_cert ivan 6; then
+	peer_conf ivan12 ivan ivan@example.org 12
+	expect_refused_resume cert-expired-resume-tls12 ivan12 ivan@example.org TLSv1.2 expired 7 true
+else
+	kt_fail cert-expired-resume-tls12 "could not issue a short-lived certificate"
+fi
 
 stop_instance rsa
 
