@@ -22,7 +22,7 @@ LIB_OBJS      := $(LIB_SRCS:%.c=build/obj/%.o)
 LIB_OBJS_ASAN := $(LIB_SRCS:%.c=build/asan/%.o)
 
 # Only bin/kagi (and its unit test) link the certificate authority and SQLite.
-KAGI_SRCS      := pki.c pki_store.c pki_files.c pki_x509.c kagi_test.c kagi_bench.c bench_ids.c
+KAGI_SRCS      := pki.c pki_store.c pki_files.c pki_x509.c kagi_test.c kagi_bench.c bench_ids.c bench_mix.c
 KAGI_OBJS      := $(KAGI_SRCS:%.c=build/obj/%.o)
 KAGI_OBJS_ASAN := $(KAGI_SRCS:%.c=build/asan/%.o)
 KAGI_LDLIBS    := -lsqlite3 -lm
