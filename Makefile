@@ -58,6 +58,10 @@ build/tests/unit_%: tests/unit/test_%.c $(LIB_OBJS_ASAN) | build/tests
 build/tests/unit_pki: tests/unit/test_pki.c $(LIB_OBJS_ASAN) $(KAGI_OBJS_ASAN) | build/tests
 	$(CC) $(CFLAGS) $(SAN) -Wno-missing-prototypes -o $@ $< $(LIB_OBJS_ASAN) $(KAGI_OBJS_ASAN) \
 		$(LDLIBS) $(KAGI_LDLIBS) -lcmocka
+# kagi bench's modules (bench_ids, bench_mix) are linked from KAGI_OBJS too.
+build/tests/unit_bench: tests/unit/test_bench.c $(LIB_OBJS_ASAN) $(KAGI_OBJS_ASAN) | build/tests
+	$(CC) $(CFLAGS) $(SAN) -Wno-missing-prototypes -o $@ $< $(LIB_OBJS_ASAN) $(KAGI_OBJS_ASAN) \
+		$(LDLIBS) $(KAGI_LDLIBS) -lcmocka
 unit: $(UNIT_TESTS)
 
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS:%=src/%) $(wildcard src/*.h)

@@ -153,8 +153,8 @@ load_cert(TALLOC_CTX *ctx, const char *cert, const char *key, const struct bench
 	fclose(fp);
 	if (!pkey && !named && strcmp(key, cert) == 0) {
 		errf(err, errlen, where,
-		     "no private key for %s: name it with key=FILE (or --key), or put NAME.key next "
-		     "to NAME.pem",
+		     "no private key for %s: name it with key=FILE (or --key), or put NAME.key "
+		     "next to NAME.pem",
 		     cert);
 		goto out;
 	}
@@ -296,7 +296,8 @@ parse_line(struct bench_ids *ids, TALLOC_CTX *tmp, const char *where, const char
 		size_t l = strlen(names[k]);
 
 		if (strncmp(tok[0], names[k], l) == 0 && tok[0][l] == '=') {
-			errf(err, errlen, where, "a line starts with the identity, not %s=", names[k]);
+			errf(err, errlen, where, "a line starts with the identity, not %s=",
+			     names[k]);
 			return -1;
 		}
 	}

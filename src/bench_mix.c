@@ -56,8 +56,8 @@ parse_entry(struct bench_mix *mix, char *item, char *err, size_t errlen)
 	m->weight = w ? parse_weight(w) : 1;
 	if (!m->weight) {
 		snprintf(err, errlen,
-			 "--method: weight \"%s\" of %s: a weight is a whole number from 1 to %d", w,
-			 item, BENCH_MAX_WEIGHT);
+			 "--method: weight \"%s\" of %s: a weight is a whole number from 1 to %d",
+			 w, item, BENCH_MAX_WEIGHT);
 		return -1;
 	}
 	if (mix->n == BENCH_MAX_MIX) {
@@ -102,8 +102,8 @@ bench_mix_new(TALLOC_CTX *ctx, const char *spec, char *err, size_t errlen)
 		char item[64];
 
 		if (len == 0 || len >= sizeof(item)) {
-			snprintf(err, errlen, "--method %.100s: an entry is METHOD or METHOD:WEIGHT",
-				 spec);
+			snprintf(err, errlen,
+				 "--method %.100s: an entry is METHOD or METHOD:WEIGHT", spec);
 			goto fail;
 		}
 		memcpy(item, p, len);
@@ -150,7 +150,7 @@ bench_mix_bind(struct bench_mix *mix, const struct bench_ids *ids,
 			pc->method = m->method;
 			pc->inner = m->inner;
 			pc->identity = id->name;
-			/* kagid binds an EAP-TLS identity to the certificate: only tunnels hide it. */
+			/* kagid binds an EAP-TLS identity to its certificate: tunnels hide it. */
 			if (is_tls)
 				pc->outer_identity = NULL;
 			/* EAP-TLS has no use for a password: the peer would hash it for nothing. */
@@ -159,10 +159,10 @@ bench_mix_bind(struct bench_mix *mix, const struct bench_ids *ids,
 		}
 		if (!m->n_ids) {
 			snprintf(err, errlen,
-				 is_tls ? "%s needs an identity with a certificate (--cert, cert= in "
-					  "--identities, or --cert-dir)"
-					: "%s needs an identity with a password (-P or KAGI_PASSWORD, "
-					  "password= in --identities)",
+				 is_tls ? "%s needs an identity with a certificate (--cert, "
+					  "cert= in --identities, or --cert-dir)"
+					: "%s needs an identity with a password (-P or "
+					  "KAGI_PASSWORD, password= in --identities)",
 				 m->name);
 			return -1;
 		}
@@ -182,14 +182,14 @@ bench_mix_bind(struct bench_mix *mix, const struct bench_ids *ids,
 struct bench_method *
 bench_mix_pick(struct bench_mix *mix)
 {
-	struct bench_method *best = NULL;
+	struct bench_method *best = &mix->m[0]; /* a mix has one method at least */
 	unsigned i;
 
 	for (i = 0; i < mix->n; i++) {
 		struct bench_method *m = &mix->m[i];
 
 		m->current += m->weight;
-		if (!best || m->current > best->current)
+		if (m->current > best->current)
 			best = m;
 	}
 	best->current -= mix->weight_sum;

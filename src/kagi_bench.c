@@ -96,50 +96,51 @@ usage(FILE *fp)
 	fprintf(fp,
 		"Usage: kagi bench [options]\n"
 		"Load-test a RADIUS server with many concurrent EAP conversations, as NAS and\n"
-		"supplicants. Exit 0 if every authentication succeeded, 1 if any failed, 2 on bad\n"
-		"options.\n"
+		"supplicants. Exit 0 if every authentication succeeded, 1 if any failed, 2 on\n"
+		"bad options.\n"
 		"\n"
 		"Server:\n"
-		"  -a, --server HOST        RADIUS server (default 127.0.0.1)\n"
-		"  -p, --port PORT          (default 1812)\n"
-		"  -s, --secret SECRET      shared secret (or env KAGI_SECRET)\n"
-		"      --ca FILE            CA that must have issued the server certificate\n"
-		"      --server-name NAME   expected name in the server certificate\n"
-		"      --tls 1.2|1.3|any    TLS version (default any)\n"
-		"      --mtu N              send Framed-MTU N (and fragment to fit)\n"
+		"  -a, --server HOST      RADIUS server (default 127.0.0.1)\n"
+		"  -p, --port PORT        (default 1812)\n"
+		"  -s, --secret SECRET    shared secret (or env KAGI_SECRET)\n"
+		"      --ca FILE          CA that must have issued the server certificate\n"
+		"      --server-name NAME expected name in the server certificate\n"
+		"      --tls 1.2|1.3|any  TLS version (default any)\n"
+		"      --mtu N            send Framed-MTU N (and fragment to fit)\n"
 		"Methods:\n"
-		"  -m, --method MIX         one method, or a weighted mix M[:WEIGHT],... (weights 1 to\n"
-		"                           %d, default 1), e.g. tls:3,peap:1; methods: tls, peap\n"
-		"                           (= peap-mschapv2), peap-gtc, ttls-pap, ttls-mschapv2,\n"
-		"                           ttls-eap-mschapv2, ttls-eap-gtc (default tls)\n"
-		"Identities (tls rotates through those with a certificate, the others through those\n"
-		"with a password; an identity with both serves both):\n"
-		"  -i, --identity NAME      identity (inner identity for PEAP/TTLS); with --cert, the\n"
-		"                           certificate's CN if not given\n"
-		"      --cert FILE          client certificate (PEM, may hold the key too)\n"
-		"      --key FILE           its key (default: NAME.key next to NAME.pem)\n"
-		"  -P, --password PW        password (better: env KAGI_PASSWORD); also the default of\n"
-		"                           --identities lines with neither cert= nor password=\n"
-		"  -A, --anonymous NAME     outer identity for PEAP/TTLS (User-Name and\n"
-		"                           EAP-Response/Identity), e.g. anonymous@example.org\n"
-		"      --identities FILE    more identities, one a line:\n"
-		"                             IDENTITY [cert=PATH [key=PATH]] [password=PW]\n"
-		"                           values may be \"double quoted\", '#' starts a comment,\n"
-		"                           relative paths are taken from FILE's directory\n"
-		"      --cert-dir DIR       one identity per DIR/NAME.pem with DIR/NAME.key, named by\n"
-		"                           its CN (CA and non-client certificates are skipped)\n"
+		"  -m, --method MIX       one method or a weighted mix METHOD[:WEIGHT],...\n"
+		"                         (weights 1 to %d, default 1), e.g. tls:3,peap:1.\n"
+		"                         Methods: tls (default), peap (= peap-mschapv2),\n"
+		"                         peap-gtc, ttls-pap, ttls-mschapv2, ttls-eap-mschapv2,\n"
+		"                         ttls-eap-gtc\n"
+		"Identities: tls rotates through those with a certificate, the other methods\n"
+		"through those with a password; an identity with both serves both.\n"
+		"  -i, --identity NAME    identity (inner identity for PEAP/TTLS); with --cert,\n"
+		"                         the certificate's CN if not given\n"
+		"      --cert FILE        client certificate (PEM, may hold the key too)\n"
+		"      --key FILE         its key (default: NAME.key next to NAME.pem)\n"
+		"  -P, --password PW      password of -i (better: env KAGI_PASSWORD), also of\n"
+		"                         --identities lines with neither cert= nor password=\n"
+		"  -A, --anonymous NAME   outer identity for PEAP/TTLS (User-Name and\n"
+		"                         EAP-Response/Identity), e.g. anonymous@example.org\n"
+		"      --identities FILE  more identities, one a line:\n"
+		"                           IDENTITY [cert=PATH [key=PATH]] [password=PW]\n"
+		"                         values may be \"double quoted\"; '#' starts a\n"
+		"                         comment; paths are relative to FILE's directory\n"
+		"      --cert-dir DIR     one identity per DIR/NAME.pem with DIR/NAME.key,\n"
+		"                         named by its CN (CA and server certificates skipped)\n"
 		"Load:\n"
-		"  -c, --concurrency N      conversations in flight (default 32)\n"
-		"  -n, --count N            stop after N authentications\n"
-		"  -d, --duration SEC       stop after SEC seconds (default 10 if no --count)\n"
-		"  -r, --rate R             open loop: start R conversations per second\n"
-		"      --resume F           share of conversations that resume a session (0..1), each\n"
-		"                           one made by the same method and identity\n"
-		"  -t, --timeout MS         retransmit after MS (default 1000, 3 tries)\n"
-		"Output (in total and per method: auths/s, latency p50/p95/p99, round trips per auth,\n"
-		"resumed, failures by reason; the client's CPU per auth; a progress line a second on\n"
-		"stderr):\n"
-		"      --json               print the result as one JSON object, with \"methods\"\n"
+		"  -c, --concurrency N    conversations in flight (default 32)\n"
+		"  -n, --count N          stop after N authentications\n"
+		"  -d, --duration SEC     stop after SEC seconds (default 10 if no --count)\n"
+		"  -r, --rate R           open loop: start R conversations per second\n"
+		"      --resume F         share of conversations that resume a session (0..1),\n"
+		"                         one made by the same method and identity\n"
+		"  -t, --timeout MS       retransmit after MS (default 1000, 3 tries)\n"
+		"Output: in total and per method, auths/s, latency p50/p95/p99, round trips per\n"
+		"auth, resumptions and failures by reason; the client's CPU per auth; a progress\n"
+		"line a second on stderr.\n"
+		"      --json             the result as one JSON object (\"methods\": per method)\n"
 		"  -h, --help\n",
 		BENCH_MAX_WEIGHT);
 }
@@ -376,17 +377,31 @@ open_sockets(struct bench *b, char *err, size_t errlen)
 	return 0;
 }
 
+/* Latency percentiles of a total or of one method, in milliseconds. */
+struct pcts {
+	double p50, p95, p99;
+};
+
 static int
 cmp_lat(const void *a, const void *b)
 {
-	double x = ((const struct lat *)a)->ms, y = ((const struct lat *)b)->ms;
+	const struct lat *x = a, *y = b;
 
-	return x < y ? -1 : x > y;
+	return x->ms < y->ms ? -1 : x->ms > y->ms;
 }
 
-/* The p-th percentile of n sorted latencies (nearest rank), 0 if none. */
+/* By method, then by latency: each method's latencies sorted in one slice. */
+static int
+cmp_method_lat(const void *a, const void *b)
+{
+	const struct lat *x = a, *y = b;
+
+	return x->m != y->m ? (x->m < y->m ? -1 : 1) : cmp_lat(a, b);
+}
+
+/* The p-th percentile (nearest rank) of n latencies sorted by ms, 0 if none. */
 static double
-pct(const double *v, size_t n, double p)
+pct(const struct lat *v, size_t n, double p)
 {
 	size_t i;
 
@@ -395,7 +410,13 @@ pct(const double *v, size_t n, double p)
 	i = (size_t)ceil(p / 100.0 * (double)n);
 	if (i > 0)
 		i--;
-	return v[i < n ? i : n - 1];
+	return v[i < n ? i : n - 1].ms;
+}
+
+static struct pcts
+pcts_of(const struct lat *v, size_t n)
+{
+	return (struct pcts){pct(v, n, 50), pct(v, n, 95), pct(v, n, 99)};
 }
 
 /* s as a JSON string: identities come from files and certificates, so escape them. */
@@ -416,9 +437,9 @@ json_str(const char *s)
 	putchar('"');
 }
 
-/* The fields a total and a method share: counts, rate, latency (v: n sorted), failures. */
+/* The fields a total and a method share: counts, rate, latency, failures. */
 static void
-tally_json(const struct bench_tally *t, const double *v, size_t n, double secs)
+tally_json(const struct bench_tally *t, const struct pcts *l, double secs)
 {
 	unsigned i;
 
@@ -426,7 +447,7 @@ tally_json(const struct bench_tally *t, const double *v, size_t n, double secs)
 	       "\"latency_ms\":{\"p50\":%.3f,\"p95\":%.3f,\"p99\":%.3f},\"rounds_per_auth\":%.2f,"
 	       "\"failures\":{",
 	       t->ok + t->failed, t->ok, t->failed, t->resumed_ok,
-	       secs > 0 ? (double)t->ok / secs : 0, pct(v, n, 50), pct(v, n, 95), pct(v, n, 99),
+	       secs > 0 ? (double)t->ok / secs : 0, l->p50, l->p95, l->p99,
 	       t->ok ? (double)t->rounds_ok / (double)t->ok : 0);
 	for (i = 0; i < t->n_why; i++) {
 		printf("%s", i ? "," : "");
@@ -437,13 +458,13 @@ tally_json(const struct bench_tally *t, const double *v, size_t n, double secs)
 }
 
 static void
-report_json(const struct bench *b, const double *all, double *const *by_m, const size_t *n_m,
-	    double secs, double cpu_ms)
+report_json(const struct bench *b, const struct pcts *all, const struct pcts *by_m, double secs,
+	    double cpu_ms)
 {
 	unsigned i, shown = 0;
 
 	printf("{");
-	tally_json(&b->t, all, b->lat_n, secs);
+	tally_json(&b->t, all, secs);
 	printf(",\"seconds\":%.3f,\"client_cpu_ms_per_auth\":%.3f,\"identities\":%u,\"methods\":{",
 	       secs, b->t.ok ? cpu_ms / (double)b->t.ok : 0, b->ids->n);
 	for (i = 0; i < b->mix->n; i++) {
@@ -452,7 +473,7 @@ report_json(const struct bench *b, const double *all, double *const *by_m, const
 		printf("%s", i ? "," : "");
 		json_str(m->name);
 		printf(":{\"weight\":%u,\"identities\":%u,", m->weight, m->n_ids);
-		tally_json(&m->t, by_m[i], n_m[i], secs);
+		tally_json(&m->t, &by_m[i], secs);
 		printf("}");
 	}
 	printf("},\"failed_identities\":{");
@@ -476,8 +497,8 @@ tally_text(const struct bench_tally *t, const char *indent)
 }
 
 static void
-report_text(const struct bench *b, const double *all, double *const *by_m, const size_t *n_m,
-	    double secs, double cpu_ms)
+report_text(const struct bench *b, const struct pcts *all, const struct pcts *by_m, double secs,
+	    double cpu_ms)
 {
 	const struct bench_tally *t = &b->t;
 	unsigned i, shown = 0;
@@ -485,8 +506,7 @@ report_text(const struct bench *b, const double *all, double *const *by_m, const
 	printf("%lu authentications in %.2f s: %lu ok (%lu resumed), %lu failed\n",
 	       t->ok + t->failed, secs, t->ok, t->resumed_ok, t->failed);
 	printf("  %.1f auths/s, latency p50 %.2f ms, p95 %.2f ms, p99 %.2f ms\n",
-	       secs > 0 ? (double)t->ok / secs : 0, pct(all, b->lat_n, 50),
-	       pct(all, b->lat_n, 95), pct(all, b->lat_n, 99));
+	       secs > 0 ? (double)t->ok / secs : 0, all->p50, all->p95, all->p99);
 	printf("  %.2f round trips per auth, client CPU %.3f ms per auth\n",
 	       t->ok ? (double)t->rounds_ok / (double)t->ok : 0,
 	       t->ok ? cpu_ms / (double)t->ok : 0);
@@ -494,12 +514,12 @@ report_text(const struct bench *b, const double *all, double *const *by_m, const
 	for (i = 0; b->mix->n > 1 && i < b->mix->n; i++) {
 		const struct bench_method *m = &b->mix->m[i];
 
-		printf("  %s (weight %u, %u identit%s): %lu ok (%lu resumed), %lu failed, %.1f "
-		       "auths/s,\n"
-		       "    latency p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, %.2f round trips per auth\n",
+		printf("  %s (weight %u, %u identit%s): %lu ok (%lu resumed), %lu failed, "
+		       "%.1f auths/s,\n    latency p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, "
+		       "%.2f round trips per auth\n",
 		       m->name, m->weight, m->n_ids, m->n_ids == 1 ? "y" : "ies", m->t.ok,
 		       m->t.resumed_ok, m->t.failed, secs > 0 ? (double)m->t.ok / secs : 0,
-		       pct(by_m[i], n_m[i], 50), pct(by_m[i], n_m[i], 95), pct(by_m[i], n_m[i], 99),
+		       by_m[i].p50, by_m[i].p95, by_m[i].p99,
 		       m->t.ok ? (double)m->t.rounds_ok / (double)m->t.ok : 0);
 		tally_text(&m->t, "    ");
 	}
@@ -517,39 +537,31 @@ report_text(const struct bench *b, const double *all, double *const *by_m, const
 }
 
 /*
- * The results, in total and per method. The latencies are sorted once; each method's are then
- * picked out in order, so its slice is sorted too.
+ * The results, in total and per method. The latencies are sorted once by time for the total,
+ * then by method and time, so that each method's are one sorted slice.
  */
 static void
 report(struct bench *b, double secs, double cpu_ms)
 {
-	double none = 0, *all = talloc_array(b, double, b->lat_n * 2 + 1), *by_m[BENCH_MAX_MIX];
+	struct pcts all, by_m[BENCH_MAX_MIX];
 	size_t n_m[BENCH_MAX_MIX] = {0}, off = 0;
 	unsigned long i;
 	unsigned k;
 
-	if (!all) {
-		b->lat_n = 0; /* out of memory: report without latencies */
-		all = &none;
-	}
 	qsort(b->lat, b->lat_n, sizeof(b->lat[0]), cmp_lat);
-	for (i = 0; i < b->lat_n; i++) {
-		all[i] = b->lat[i].ms;
-		n_m[b->lat[i].m]++;
-	}
-	for (k = 0; k < b->mix->n; k++) {
-		by_m[k] = all + b->lat_n + off;
-		off += n_m[k];
-		n_m[k] = 0;
-	}
+	all = pcts_of(b->lat, b->lat_n);
+	if (b->mix->n > 1)
+		qsort(b->lat, b->lat_n, sizeof(b->lat[0]), cmp_method_lat);
 	for (i = 0; i < b->lat_n; i++)
-		by_m[b->lat[i].m][n_m[b->lat[i].m]++] = b->lat[i].ms;
+		n_m[b->lat[i].m]++;
+	for (k = 0; k < b->mix->n; k++) {
+		by_m[k] = pcts_of(b->lat + off, n_m[k]);
+		off += n_m[k];
+	}
 	if (b->json)
-		report_json(b, all, by_m, n_m, secs, cpu_ms);
+		report_json(b, &all, by_m, secs, cpu_ms);
 	else
-		report_text(b, all, by_m, n_m, secs, cpu_ms);
-	if (all != &none)
-		talloc_free(all);
+		report_text(b, &all, by_m, secs, cpu_ms);
 }
 
 static double
