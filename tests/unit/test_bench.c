@@ -18,8 +18,8 @@
 #include "bench_ids.h"
 #include "bench_mix.h"
 #include "pki_x509.h"
+#include "unit_tmpdir.h"
 
-#include <ftw.h>
 #include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,34 +30,15 @@
 
 struct fixture {
 	TALLOC_CTX *ctx;
-	char dir[64];
+	char dir[UNIT_TMPDIR_LEN];
 	char ca[96];
 	struct bench_tls tls;
 };
-
-static int
-rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static char *
 path_in(struct fixture *f, const char *rel)
 {
 	return talloc_asprintf(f->ctx, "%s/%s", f->dir, rel);
-}
-
-static void
-write_text(const char *path, const char *text)
-{
-	FILE *fp = fopen(path, "w");
-
-	assert_non_null(fp);
-	fputs(text, fp);
-	fclose(fp);
 }
 
 static void
@@ -122,8 +103,7 @@ setup(void **state)
 	if (!f)
 		return -1;
 	f->ctx = talloc_new(NULL);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/kagi-unit-bench.XXXXXX");
-	if (!f->ctx || !mkdtemp(f->dir))
+	if (!f->ctx || unit_tmpdir_make(f->dir, "bench") < 0)
 		return -1;
 	*state = f;
 	ca = issue(f, "ca", "Unit CA", PKI_PROFILE_ROOT, NULL, NULL, true, &ca_key);
@@ -146,7 +126,7 @@ teardown(void **state)
 	struct fixture *f = *state;
 
 	talloc_free(f->ctx);
-	nftw(f->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	unit_tmpdir_remove(f->dir);
 	free(f);
 	return 0;
 }
@@ -160,7 +140,7 @@ test_ids_file(void **state)
 	struct bench_ids *ids = bench_ids_new(f->ctx);
 	char *file = path_in(f, "ids"), err[512];
 
-	write_text(file, "# identities for the bench\n"
+	unit_write_text(file, "# identities for the bench\n"
 			 "\n"
 			 "alice@example.org cert=alice.pem   # its key is alice.key next to it\n"
 			 "  bob\tcert=\"bob.pem\" key=bob.key password=\"p w\\\"q\\\\\"\n"
@@ -215,7 +195,7 @@ test_ids_file_errors(void **state)
 				      ? talloc_asprintf(f->ctx, "%s:%u: ", file, cases[i].line)
 				      : talloc_asprintf(f->ctx, "%s: ", file);
 
-		write_text(file, cases[i].text);
+		unit_write_text(file, cases[i].text);
 		err[0] = '\0';
 		assert_int_equal(bench_ids_read_file(ids, file, NULL, &f->tls, err, sizeof(err)),
 				 -1);
@@ -279,10 +259,10 @@ test_ids_dir(void **state)
 	struct bench_ids *ids = bench_ids_new(f->ctx);
 	char note[512], err[512];
 
-	write_text(path_in(f, "junk.pem"), "not a certificate\n");
-	write_text(path_in(f, "junk.key"), "not a key\n");
+	unit_write_text(path_in(f, "junk.pem"), "not a certificate\n");
+	unit_write_text(path_in(f, "junk.key"), "not a key\n");
 	assert_int_equal(link(path_in(f, "alice.pem"), path_in(f, "lonely.pem")), 0);
-	write_text(path_in(f, "ids"), "ignored: not .pem\n");
+	unit_write_text(path_in(f, "ids"), "ignored: not .pem\n");
 	assert_int_equal(bench_ids_read_dir(ids, f->dir, &f->tls, note, sizeof(note), err,
 					    sizeof(err)),
 			 0);
