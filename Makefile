@@ -25,7 +25,7 @@ LIB_OBJS_ASAN := $(LIB_SRCS:%.c=build/asan/%.o)
 LIB_OBJS_TSAN := $(LIB_SRCS:%.c=build/tsan/%.o)
 
 # Only bin/kagi (and its unit test) link the certificate authority and SQLite.
-KAGI_SRCS      := pki.c pki_store.c pki_files.c pki_x509.c kagi_test.c kagi_bench.c
+KAGI_SRCS      := pki.c pki_store.c pki_files.c pki_x509.c kagi_test.c kagi_bench.c bench_ids.c bench_mix.c
 KAGI_OBJS      := $(KAGI_SRCS:%.c=build/obj/%.o)
 KAGI_OBJS_ASAN := $(KAGI_SRCS:%.c=build/asan/%.o)
 KAGI_LDLIBS    := -lsqlite3 -lm
@@ -65,6 +65,10 @@ tsan: build/tsan/kagid
 build/tests/unit_%: tests/unit/test_%.c $(LIB_OBJS_ASAN) | build/tests
 	$(CC) $(CFLAGS) $(SAN) -Wno-missing-prototypes -o $@ $< $(LIB_OBJS_ASAN) $(LDLIBS) -lcmocka
 build/tests/unit_pki: tests/unit/test_pki.c $(LIB_OBJS_ASAN) $(KAGI_OBJS_ASAN) | build/tests
+	$(CC) $(CFLAGS) $(SAN) -Wno-missing-prototypes -o $@ $< $(LIB_OBJS_ASAN) $(KAGI_OBJS_ASAN) \
+		$(LDLIBS) $(KAGI_LDLIBS) -lcmocka
+# kagi bench's modules (bench_ids, bench_mix) are linked from KAGI_OBJS too.
+build/tests/unit_bench: tests/unit/test_bench.c $(LIB_OBJS_ASAN) $(KAGI_OBJS_ASAN) | build/tests
 	$(CC) $(CFLAGS) $(SAN) -Wno-missing-prototypes -o $@ $< $(LIB_OBJS_ASAN) $(KAGI_OBJS_ASAN) \
 		$(LDLIBS) $(KAGI_LDLIBS) -lcmocka
 unit: $(UNIT_TESTS)

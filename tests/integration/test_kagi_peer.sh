@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # tests/integration/test_kagi_peer.sh: `kagi test` (the built-in EAP peer) and `kagi bench`
 # against a kagid started here: every method over TLS 1.2 and 1.3 with resumption and MPPE key
-# checks, failures exit non-zero, and a short bench run completes with no failure.
+# checks, failures exit non-zero, short bench runs complete with no failure: one method, a
+# weighted mix, many identities (an identities file, a certificate directory), resumption in a
+# mix; bad bench input exits 2 with a message.
 set -u
 . "$(dirname "$0")/lib.sh"
 kt_init
@@ -66,6 +68,142 @@ if "$KAGI" bench "${common[@]}" -m peap "${pwid[@]}" -c 4 -n 40 --json >"$KT_DIR
 	python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["ok"]==40 and r["failed"]==0, r' "$KT_DIR/b.json"; then
 	kt_ok kagi-bench-peap
 else kt_fail kagi-bench-peap "$(tail -c 300 "$KT_DIR/b.json")"; fi
+
+# kagi bench with a weighted mix of methods and many identities. Two more client certificates,
+# signed by the test CA; identities file paths are relative to the file's directory.
+B=$KT_DIR/bench
+mkdir -p "$B"
+for n in kim lee; do
+	cat >"$B/$n.ext" <<EXT
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = clientAuth
+subjectAltName = email:$n@example.org
+EXT
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$B/$n.key" 2>/dev/null &&
+		openssl req -new -key "$B/$n.key" -subj "/CN=$n@example.org" -out "$B/$n.csr" &&
+		openssl x509 -req -in "$B/$n.csr" -CA "$KT_DIR/pki/ca.pem" -CAkey "$KT_DIR/pki/ca.key" \
+			-set_serial "0x1$(openssl rand -hex 7)" -days 30 -extfile "$B/$n.ext" \
+			-out "$B/$n.pem" 2>/dev/null ||
+		kt_fail "kagi-bench-pki" "cannot issue $n's certificate"
+	rm -f "$B/$n.csr" "$B/$n.ext"
+done
+# alice twice: by certificate for tls, by password (KAGI_PASSWORD, the default) for PEAP/TTLS.
+cat >"$B/ids" <<'IDS'
+# identities for kagi bench
+alice@example.org cert=../pki/alice.pem key=../pki/alice.key
+bob@example.org   cert="../pki/bob.pem"    # bob.key next to it
+grace@example.org cert=../pki/grace.pem
+kim@example.org   cert=kim.pem
+lee@example.org   cert=lee.pem
+alice
+IDS
+printf 'alice@example.org cert=../pki/alice.pem\nalice\n' >"$B/two"
+
+# bench_json NAME PYTHON-CHECKS ARGS...: kagi bench ARGS --json must exit 0 and its JSON (r) pass
+# the checks; the auth log lines of the run are in lines.
+bench_json() {
+	local name=$1 checks=$2 before
+	shift 2
+	before=$(wc -l <"$KT_DIR/auth.log")
+	if "$KAGI" bench "${common[@]}" "$@" --json >"$KT_DIR/b.json" 2>"$KT_DIR/b.err" &&
+		python3 - "$KT_DIR/b.json" "$KT_DIR/auth.log" "$before" "$checks" <<'PY'
+import json, sys, time
+r = json.load(open(sys.argv[1]))
+want = r["ok"] + r["failed"]
+for _ in range(100):  # kagid may log a line just after its reply
+    lines = [json.loads(l) for l in open(sys.argv[2]).read().splitlines()[int(sys.argv[3]):]]
+    if len(lines) >= want:
+        break
+    time.sleep(0.05)
+m = r["methods"]
+exec(sys.argv[4])
+PY
+	then kt_ok "$name"
+	else kt_fail "$name" "$(cat "$KT_DIR/b.json" "$KT_DIR/b.err" | tr '\n' '|' | tail -c 400)"; fi
+}
+
+# tls:2,peap:1: all succeed, exactly 2 tls for 1 peap, per-method counts add up to the total.
+bench_json kagi-bench-mix '
+assert r["ok"] == 150 and r["failed"] == 0 and not r["failures"], r
+assert list(m) == ["tls", "peap"], m
+assert m["tls"]["ok"] == 100 and m["peap"]["ok"] == 50, m
+for k in ("auths", "ok", "failed", "resumed"):
+    assert sum(x[k] for x in m.values()) == r[k], k
+assert m["tls"]["weight"] == 2 and m["tls"]["identities"] == 1 and m["peap"]["identities"] == 1, m
+assert all(x["latency_ms"]["p50"] > 0 and x["rounds_per_auth"] > 2 for x in m.values()), m
+got = {(l["method"], l["identity"]) for l in lines}
+assert got == {("TLS", "alice@example.org"), ("PEAP", "alice")}, got
+' -m tls:2,peap:1 --identities "$B/two" -A anonymous@example.org -c 6 -n 150
+
+# An identities file of five certificates and one password: every identity authenticates.
+bench_json kagi-bench-identities-file '
+assert r["ok"] == 120 and r["failed"] == 0, r
+assert r["identities"] == 6 and m["tls"]["identities"] == 5 and m["ttls-pap"]["identities"] == 1, r
+ok = {l["identity"] for l in lines if l["result"] == "accept"}
+want = {"alice@example.org", "bob@example.org", "grace@example.org", "kim@example.org",
+        "lee@example.org", "alice"}
+assert ok == want, ok
+for l in lines:
+    assert l["method"] != "TLS" or l["cert_subject"] == "CN=" + l["identity"], l
+' -m tls:5,ttls-pap:1 --identities "$B/ids" -A anonymous@example.org -c 8 -n 120
+
+# --cert-dir: the client certificates of a directory, named by their CN; CA, key-less and
+# non-client certificates skipped.
+mkdir -p "$B/dir"
+cp "$B"/kim.* "$B"/lee.* "$KT_DIR"/pki/{alice,bob,grace,erin}.{pem,key} "$KT_DIR/pki/ca.pem" \
+	"$KT_DIR/pki/carol.pem" "$B/dir/"
+bench_json kagi-bench-cert-dir '
+assert r["ok"] == 50 and r["failed"] == 0 and r["identities"] == 5, r
+ok = {l["identity"] for l in lines if l["result"] == "accept"}
+assert ok == {"alice@example.org", "bob@example.org", "grace@example.org", "kim@example.org",
+              "lee@example.org"}, ok
+err = open(sys.argv[1].replace("b.json", "b.err")).read()
+assert "erin.pem (no EKU clientAuth)" in err and "ca.pem (no key)" in err, err
+' --cert-dir "$B/dir" -c 5 -n 50
+
+# Resumption in a mix: sessions resume in both methods, each only as the identity that made it
+# (a TLS session resumed by another identity would not match its stored certificate).
+bench_json kagi-bench-mix-resume '
+assert r["ok"] == 240 and r["failed"] == 0 and not r["failures"], r
+assert r["resumed"] > 0 and m["tls"]["resumed"] > 0 and m["peap"]["resumed"] > 0, m
+assert sum(x["resumed"] for x in m.values()) == r["resumed"], m
+res = [l for l in lines if l["resumed"]]
+assert len(res) >= r["resumed"], (len(res), r["resumed"])
+for l in res:
+    assert l["method"] != "TLS" or l["cert_subject"] == "CN=" + l["identity"], l
+' -m tls:2,peap:1 --identities "$B/ids" -A anonymous@example.org -c 8 -n 240 --resume 0.5
+
+# Bad input: a clear message and exit 2, no password shown.
+mkdir -p "$B/nokey" && cp "$KT_DIR/pki/alice.pem" "$B/nokey/"
+printf 'alice@example.org cert=../pki/alice.pem\n\nbob peer-test-Pass-1\n' >"$B/bad"
+bench_bad() {
+	local name=$1 want=$2 rc
+	shift 2
+	"$KAGI" bench "${common[@]}" "$@" -n 1 >"$KT_DIR/b.out" 2>&1
+	rc=$?
+	if [ "$rc" -eq 2 ] && grep -qF -- "$want" "$KT_DIR/b.out" &&
+		! grep -q peer-test-Pass-1 "$KT_DIR/b.out"; then
+		kt_ok "$name"
+	else kt_fail "$name" "exit $rc: $(tr '\n' '|' <"$KT_DIR/b.out" | tail -c 300)"; fi
+}
+bench_bad kagi-bench-bad-method 'unknown method "tsl"' -m tls:2,tsl:1 "${tlsid[@]}"
+bench_bad kagi-bench-bad-weight 'weight "0" of tls' -m tls:0,peap "${tlsid[@]}"
+bench_bad kagi-bench-bad-identities-line "$B/bad:3: field 2 is not NAME=VALUE" \
+	--identities "$B/bad"
+bench_bad kagi-bench-cert-without-key "no private key for $B/nokey/alice.pem" \
+	--cert "$B/nokey/alice.pem"
+bench_bad kagi-bench-method-without-identity "peap needs an identity with a password" \
+	-m tls,peap --cert-dir "$B/dir"
+# Every option is in --help.
+missing=
+"$KAGI" bench --help >"$KT_DIR/b.out" || missing="(exit $?)"
+for o in server port secret ca server-name tls mtu method identity cert key password anonymous \
+	identities cert-dir concurrency count duration rate resume timeout json help; do
+	grep -q -- "--$o\b" "$KT_DIR/b.out" || missing="$missing --$o"
+done
+if [ -z "$missing" ]; then kt_ok kagi-bench-help
+else kt_fail kagi-bench-help "not documented:$missing"; fi
 
 # No password in any log.
 if grep -rq "peer-test-Pass-1" "$KT_DIR/auth.log" "$KT_DIR/kagid.log"; then

@@ -19,6 +19,7 @@
 #include "pki_files.h"
 #include "pki_store.h"
 #include "pki_x509.h"
+#include "unit_tmpdir.h"
 
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -27,7 +28,6 @@
 #include <openssl/x509v3.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,17 +41,8 @@
 
 struct fixture {
 	TALLOC_CTX *ctx;
-	char dir[64];
+	char dir[UNIT_TMPDIR_LEN];
 };
-
-static int
-rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int
 setup(void **state)
@@ -61,8 +52,7 @@ setup(void **state)
 	if (!f)
 		return -1;
 	f->ctx = talloc_new(NULL);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/kagi-unit-pki.XXXXXX");
-	if (!f->ctx || !mkdtemp(f->dir))
+	if (!f->ctx || unit_tmpdir_make(f->dir, "pki") < 0)
 		return -1;
 	*state = f;
 	return 0;
@@ -74,7 +64,7 @@ teardown(void **state)
 	struct fixture *f = *state;
 
 	talloc_free(f->ctx);
-	nftw(f->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	unit_tmpdir_remove(f->dir);
 	free(f);
 	return 0;
 }
@@ -110,16 +100,6 @@ read_text(TALLOC_CTX *ctx, const char *path)
 		buf = NULL;
 	fclose(fp);
 	return buf;
-}
-
-static void
-write_text(const char *path, const char *text)
-{
-	FILE *fp = fopen(path, "w");
-
-	assert_non_null(fp);
-	fputs(text, fp);
-	fclose(fp);
 }
 
 /* Number of directory entries whose names start with '.' (temp files, backups). */
@@ -603,7 +583,7 @@ test_files_rollback(void **state)
 	struct pki_files *fs;
 	char *a = path_in(f, "crl.pem"), *b = path_in(f, "new.pem"), err[256];
 
-	write_text(a, "old CRL\n");
+	unit_write_text(a, "old CRL\n");
 	fs = pki_files_new(f->ctx);
 	assert_int_equal(pki_files_add(fs, a, "new CRL\n", 8, 0644, PKI_FILES_REPLACE, err,
 				       sizeof(err)),
@@ -644,7 +624,7 @@ test_files_no_replace(void **state)
 	struct pki_files *fs = pki_files_new(f->ctx);
 	char *a = path_in(f, "first"), *b = path_in(f, "exists.p12"), err[256];
 
-	write_text(b, "keep me");
+	unit_write_text(b, "keep me");
 	assert_int_equal(pki_files_add(fs, a, "1", 1, 0600, PKI_FILES_NO_REPLACE, err, sizeof(err)),
 			 0);
 	assert_int_equal(pki_files_add(fs, b, "2", 1, 0600, PKI_FILES_NO_REPLACE, err, sizeof(err)),
@@ -805,7 +785,7 @@ test_store_damaged(void **state)
 	assert_non_null(strstr(err, "corrupted"));
 	/* an empty file (an init that never finished) */
 	path = path_in(f, "empty.db");
-	write_text(path, "");
+	unit_write_text(path, "");
 	assert_null(pki_store_open(f->ctx, path, PKI_STORE_OPEN, err, sizeof(err)));
 	assert_non_null(strstr(err, "not a kagi certificate inventory"));
 	/* missing */
@@ -1039,7 +1019,7 @@ test_pki_failures_leave_nothing(void **state)
 	assert_int_equal(access(path_in(f, "x"), F_OK), -1);
 	/* init over a directory that has a ca.pem but no inventory: refused, untouched */
 	mkdir(path_in(f, "foreign"), 0755);
-	write_text(path_in(f, "foreign/ca.pem"), "someone else's\n");
+	unit_write_text(path_in(f, "foreign/ca.pem"), "someone else's\n");
 	assert_null(pki_init(f->ctx, path_in(f, "foreign"), &ok, NOW, err, sizeof(err)));
 	assert_non_null(strstr(err, "not a `kagi cert` PKI"));
 	assert_int_equal(access(path_in(f, "foreign/inventory.db"), F_OK), -1);
