@@ -224,7 +224,7 @@ strip_salt_encrypted(uint8_t *buf, size_t len)
 
 static struct codec_request *
 codec_request_decode_locked(TALLOC_CTX *ctx, const uint8_t *buf, size_t len, const char *secret,
-		     char *err, size_t errlen)
+			    char *err, size_t errlen)
 {
 	struct codec_request *req;
 	RADIUS_PACKET *p;
@@ -448,7 +448,7 @@ packet_add(RADIUS_PACKET *packet, unsigned attr, unsigned vendor, const void *da
 
 static int
 codec_reply_add_locked(struct codec_reply *rep, unsigned attr, unsigned vendor, const void *data,
-		size_t len)
+		       size_t len)
 {
 	return packet_add(rep->packet, attr, vendor, data, len);
 }
@@ -484,7 +484,7 @@ codec_reply_add_pairs_locked(struct codec_reply *rep, const struct codec_pairs *
 
 static int
 codec_reply_encode_locked(struct codec_reply *rep, const char *secret, const uint8_t **out,
-		   size_t *outlen, char *err, size_t errlen)
+			  size_t *outlen, char *err, size_t errlen)
 {
 	size_t want = 0;
 	vp_cursor_t cursor;
@@ -600,7 +600,8 @@ fail:
 }
 
 static int
-codec_out_add_locked(struct codec_out *o, unsigned attr, unsigned vendor, const void *data, size_t len)
+codec_out_add_locked(struct codec_out *o, unsigned attr, unsigned vendor, const void *data,
+		     size_t len)
 {
 	return packet_add(o->packet, attr, vendor, data, len);
 }
@@ -620,7 +621,7 @@ codec_out_add_integer_locked(struct codec_out *o, unsigned attr, uint32_t value)
 
 static int
 codec_out_encode_locked(struct codec_out *o, const char *secret, const uint8_t **out, size_t *len,
-		 char *err, size_t errlen)
+			char *err, size_t errlen)
 {
 	talloc_free(o->packet->data);
 	o->packet->data = NULL;
@@ -642,8 +643,8 @@ codec_out_vector(const struct codec_out *o)
 }
 
 static struct codec_request *
-codec_reply_check_locked(TALLOC_CTX *ctx, const struct codec_out *o, const uint8_t *buf, size_t len,
-		  const char *secret, char *err, size_t errlen)
+codec_reply_check_locked(TALLOC_CTX *ctx, const struct codec_out *o, const uint8_t *buf,
+			 size_t len, const char *secret, char *err, size_t errlen)
 {
 	struct codec_request *r;
 	RADIUS_PACKET *p;
