@@ -982,6 +982,10 @@ conf_check(const char *dir, char *err, size_t errlen)
 	       c->tls.check_crl ? "checked" : "NOT checked",
 	       c->tls.require_client_eku ? "required" : "not required",
 	       c->tls.resumption ? "on" : "off");
+	if (c->limits.threads)
+		printf("  %u worker thread(s)\n", c->limits.threads);
+	else
+		printf("  worker threads: one per CPU (%d here)\n", get_nprocs());
 	conf_unref(c);
 	return 0;
 }
