@@ -96,6 +96,25 @@ else
 	kt_fail check-good "kagid -C exit $?: $(one_line "$KT_DIR/out/check-good")"
 fi
 
+# worker threads: out of range in kagi.conf, and bad -t values
+restore
+sed -i 's/^limits {/limits {\n    threads = 65/' "$RADDB/kagi.conf"
+check_bad check-threads-range "threads"
+restore
+bad_t=
+for t in 0 65 abc -1 ""; do
+	"$KAGID" -C -d "$RADDB" -t "$t" >"$KT_DIR/out/bad-t" 2>&1
+	rc=$?
+	[ $rc -eq 2 ] && grep -q -- "-t" "$KT_DIR/out/bad-t" || bad_t="$bad_t '$t'->$rc"
+done
+if [ -z "$bad_t" ]; then kt_ok bad-thread-count
+else kt_fail bad-thread-count "not refused with exit 2 and a message:$bad_t"; fi
+if "$KAGID" -C -d "$RADDB" >"$KT_DIR/out/check-threads" 2>&1 && grep -qi "worker threads" "$KT_DIR/out/check-threads"; then
+	kt_ok check-shows-threads
+else
+	kt_fail check-shows-threads "$(one_line "$KT_DIR/out/check-threads")"
+fi
+
 # an unknown option in the tls section
 restore
 sed -i 's/^tls {/tls {\n    bogus_tls_option = yes/' "$RADDB/kagi.conf"
