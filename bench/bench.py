@@ -41,6 +41,10 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import halfopen  # noqa: E402  (bench/halfopen.py)
+import probes  # noqa: E402  (bench/probes.py)
+
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HERE = os.path.join(TOP, "bench")
 OUT = os.path.join(HERE, "out")
@@ -86,6 +90,18 @@ def _child_setup():
     os.setpgid(0, 0)
 
 
+def child_setup(cpus=None):
+    """_child_setup, plus pinning to a set of CPUs when cpus is given (what `taskset -c` does,
+    before exec: every thread the child creates inherits it)."""
+    if not cpus:
+        return _child_setup
+
+    def setup():
+        _child_setup()
+        os.sched_setaffinity(0, cpus)
+    return setup
+
+
 def stop(p, grace=5.0):
     if p is None or p.poll() is not None:
         RUNNING.pop(getattr(p, "pid", None), None)
@@ -109,29 +125,35 @@ def on_signal(sig, _frame):
 
 
 class Server:
-    def __init__(self, kind, scenario, work, pki, secret):
+    """One server under test. extra_argv is appended to its start command (kagid -t N),
+    conf_args to configure.py's (--session-timeout N), cpus pins it (BENCH_PIN)."""
+
+    def __init__(self, kind, scenario, work, pki, secret, extra_argv=(), conf_args=(),
+                 cpus=None):
         self.kind, self.scenario = kind, scenario
         self.dir = os.path.join(work, f"{kind}-{scenario}")
         self.port = free_port()
         self.secret = secret
         self.pki = pki
         self.proc = None
+        self.cpus = cpus
         r = subprocess.run([sys.executable, os.path.join(HERE, "configure.py"), kind,
                             "--scenario", scenario, "--dir", self.dir, "--pki", pki,
                             "--port", str(self.port), "--secret", secret,
-                            "--password", PASSWORD],
+                            "--password", PASSWORD] + list(conf_args),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                            env=dict(os.environ, KAGID=os.path.join(TOP, "bin", "kagid")))
         if r.returncode != 0:
             raise RuntimeError(f"configure {kind}: {r.stderr.strip()}")
         self.start_info = json.loads(r.stdout)
+        self.start_info["argv"] += list(extra_argv)
         self.logfile = os.path.join(self.dir, "server.log")
 
     def start(self):
         lf = open(self.logfile, "w")
         self.proc = subprocess.Popen(self.start_info["argv"], stdout=lf, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, cwd=self.dir,
-                                     preexec_fn=_child_setup)
+                                     preexec_fn=child_setup(self.cpus))
         lf.close()
         RUNNING[self.proc.pid] = self.proc
         ready = self.start_info.get("ready") or "AP-ENABLED"
@@ -236,9 +258,10 @@ def parse_json(out):
     return None
 
 
-def run_driver(cmd, srv, sc, pki, extra, budget, resume=True, procs=1):
+def run_driver(cmd, srv, sc, pki, extra, budget, resume=True, procs=1, cpus=None):
     """Run the load generator; with procs > 1, that many processes share the concurrency and
-    their results are merged (sums; latency p50 ok-weighted, p95/p99 the worst process)."""
+    their results are merged (sums; latency p50 ok-weighted, p95/p99 the worst process).
+    cpus pins the load generator processes (BENCH_PIN)."""
     base = cmd + ["-a", "127.0.0.1", "-p", str(srv.port), "-s", srv.secret] + \
         scenario_args(sc, pki, resume)
     runs = []
@@ -249,7 +272,7 @@ def run_driver(cmd, srv, sc, pki, extra, budget, resume=True, procs=1):
             total = int(ex[i])
             ex[i] = str(max(1, total // procs + (1 if k < total % procs else 0)))
         p = subprocess.Popen(base + ex + ["--json"], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, preexec_fn=_child_setup)
+                             stderr=subprocess.PIPE, text=True, preexec_fn=child_setup(cpus))
         RUNNING[p.pid] = p
         runs.append(p)
     results, end = [], time.monotonic() + budget
@@ -304,7 +327,7 @@ def machine_busy_s():
     return (v[0] + v[1] + v[2] + v[5] + v[6] + (v[7] if len(v) > 7 else 0)) / CLK_TCK
 
 
-def measure(cmd, srv, sc, pki, extra, budget, perf=None, procs=1):
+def measure(cmd, srv, sc, pki, extra, budget, perf=None, procs=1, cpus=None):
     c0, t0, m0 = srv.cpu_s(), time.monotonic(), machine_busy_s()
     ru0 = os.times()
     perf_p = None
@@ -313,7 +336,7 @@ def measure(cmd, srv, sc, pki, extra, budget, perf=None, procs=1):
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                   preexec_fn=_child_setup)
         RUNNING[perf_p.pid] = perf_p
-    res = run_driver(cmd, srv, sc, pki, extra, budget, procs=procs)
+    res = run_driver(cmd, srv, sc, pki, extra, budget, procs=procs, cpus=cpus)
     if perf_p:
         perf_p.send_signal(signal.SIGINT)
         try:
@@ -378,6 +401,172 @@ def checks(srv, sc, pki):
         out["revoked_refused"] = r.get("ok") == 0 and r.get("failed") == 1 and \
             "timeout" not in r.get("failures", {})
     return out
+
+
+# ------------------------------------------------------------------------------------------
+# thread scaling (kagid -t 1 / -t 2), memory (idle, flood, expired), cost of a forged packet
+
+SCALING_SCENARIOS = ("tls12", "tls13", "peap")  # the full handshakes
+
+
+def scaling_cell(cmd, sc, threads, work, pki, secret, conc, procs, secs, mtu, pin):
+    """A fresh `kagid -t THREADS`, warmed up, then one saturation cell like the scenario's.
+    pin: the server on CPU 1, the load generator processes on CPU 0."""
+    srv = Server("kagid", sc, os.path.join(work, f"scaling-t{threads}"), pki, secret,
+                 extra_argv=["-t", str(threads)], cpus={1} if pin else None)
+    drv_cpus = {0} if pin else None
+    try:
+        srv.start()
+        w = run_driver(cmd, srv, sc, pki, ["--count", str(max(20, 2 * conc)),
+                                           "--concurrency", str(conc), "--mtu", mtu], 120,
+                       cpus=drv_cpus)
+        if not w.get("ok"):
+            return {"error": f"warm-up failed: {json.dumps(w)[:300]}"}
+        time.sleep(0.5)
+        r = measure(cmd, srv, sc, pki, ["--duration", f"{secs:g}", "--concurrency", str(conc),
+                                        "--mtu", mtu], secs * 3 + 60, procs=procs,
+                    cpus=drv_cpus)
+        r["workers"] = threads
+        r["threads"] = srv.status_kb("Threads")
+        r["pinned"] = bool(pin)
+        ok = r.get("ok") or 0
+        if ok and "error" not in r:
+            r["driver_cpu_ms_per_auth"] = round(r["driver_cpu_s"] * 1000.0 / ok, 3)
+            r["total_cpu_ms_per_auth"] = round((r["server_cpu_s"] + r["driver_cpu_s"]) * 1000.0
+                                               / ok, 3)
+            if r["server_cpu_s"] > 0:
+                r["auths_per_server_cpu_s"] = round(ok / r["server_cpu_s"], 1)
+        return r
+    finally:
+        srv.stop()
+
+
+def memory_cell(kind, work, pki, secret, flood_n, max_wait):
+    """A fresh server (TLS 1.2 configuration, everything a conversation leaves behind expiring
+    after 2 idle seconds where the server can be told so): memory when ready, after flood_n
+    half-open conversations, and again once they have expired (unless that takes longer than
+    max_wait seconds: hostapd's 60 s are compiled in)."""
+    srv = Server(kind, "tls12", os.path.join(work, "memory"), pki, secret,
+                 conf_args=["--session-timeout", "2"])
+    timeout = srv.start_info.get("session_timeout")
+    res = {"flood_n": flood_n, "session_timeout_s": timeout}
+    try:
+        srv.start()
+        time.sleep(1.0)  # whatever a server does right after its ready line
+        res["idle"] = probes.memory(srv.pid)
+        st, states = {}, {}
+        t0 = time.monotonic()
+        res["answered"] = halfopen.run(srv.port, secret.encode(), b"alice@example.org",
+                                       flood_n, 0, st, states)
+        res["rejected"] = st["rejected"]
+        t_end = time.monotonic()
+        res["flood_s"] = round(t_end - t0, 2)
+        time.sleep(0.5)
+        res["after_flood"] = probes.memory(srv.pid)
+        if timeout is None:  # hostapd: RADIUS_SESSION_TIMEOUT, compiled in
+            timeout = 60
+            res["session_timeout_s"], res["timeout_fixed"] = timeout, True
+        wait = timeout + 2
+        if wait > max_wait:
+            res["expiry_skipped"] = (f"{timeout} s timeout: waiting would take {wait} s "
+                                     f"(BENCH_MEMORY_MAX_WAIT={max_wait:g})")
+            return res
+        time.sleep(max(0.0, t_end + wait - time.monotonic()))
+        # FreeRADIUS 3 reaps expired EAP sessions only when a request continuing a conversation
+        # comes in, at most 3 per request (rlm_eap eaplist_find -> eaplist_expire): continue a
+        # third of the flood's conversations (plus a margin), the oldest first, on every server
+        # alike. Each should now be refused: the answers also show who really expired them.
+        keys = sorted(states)[:len(states) // 3 + 16]
+        res["probe"] = halfopen.probe(srv.port, secret.encode(), b"alice@example.org", states,
+                                      keys)
+        time.sleep(1.0)
+        res["waited_s"] = round(time.monotonic() - t_end, 1)
+        res["after_expiry"] = probes.memory(srv.pid)
+        if kind == "kagid":
+            try:
+                res["expired_logged"] = sum(1 for line in open(os.path.join(srv.dir, "auth.log"))
+                                            if "session timeout" in line)
+            except OSError:
+                pass
+        # A second flood of as many new conversations: if the memory the first one freed is
+        # reused, RSS hardly grows (the allocator kept it); if it leaked, RSS grows again.
+        st = {}
+        res["answered2"] = halfopen.run(srv.port, secret.encode(), b"alice@example.org",
+                                        flood_n, 2 * flood_n + 2, st)
+        res["rejected2"] = st["rejected"]
+        time.sleep(0.5)
+        res["after_flood2"] = probes.memory(srv.pid)
+        return res
+    finally:
+        srv.stop()
+
+
+FORGED_VARIANTS = (
+    # name, source address, what is wrong
+    ("bad_ma", "127.0.0.1", "known client, wrong Message-Authenticator"),
+    ("unknown", "127.0.0.2", "unknown client address"),
+)
+
+
+def forged_cell(kind, work, pki, secret, flood_bin, count, extra_argv=()):
+    """A fresh server; count forged Access-Requests per variant, as fast as the sender goes.
+    Server CPU (whole process) over what the server actually received (the namespace's UDP
+    counters), after its socket's queue has drained."""
+    srv = Server(kind, "tls12", os.path.join(work, "forged" + "".join(extra_argv)), pki, secret,
+                 extra_argv=extra_argv)
+    res = {}
+    try:
+        srv.start()
+        time.sleep(1.0)
+        a = probes.cpu_snapshot(srv.pid)
+        time.sleep(1.0)
+        idle_s, _ = probes.cpu_delta_s(a, probes.cpu_snapshot(srv.pid))
+        res["idle_cpu_us_per_s"] = round(idle_s * 1e6, 1)
+        res["threads"] = probes.status_kb(srv.pid, "Threads")
+        if kind == "kagid":
+            res["workers"] = int(extra_argv[1]) if "-t" in extra_argv else NPROC
+        # A well-formed first request (EAP-Response/Identity); flood.c overwrites the
+        # Identifier, the Request Authenticator and the Message-Authenticator (first attribute,
+        # value at offset 22) in every copy, so none verifies.
+        tmpl = halfopen.request(0, secret.encode(), b"alice@example.org", b"02-00-00-00-00-01")
+        for name, src, _what in FORGED_VARIANTS:
+            r = {"src": src}
+            res[name] = r
+            try:
+                u0, s0, c0 = probes.udp_counters(), probes.udp_socket(srv.port), \
+                    probes.cpu_snapshot(srv.pid)
+                t0 = time.monotonic()
+                f = probes.run_flood(flood_bin, srv.port, src, count, tmpl, 22,
+                                     preexec=_child_setup)
+                r["drained"] = probes.wait_rx_empty(srv.port, 15.0)
+                time.sleep(0.2)
+                u1, s1, c1 = probes.udp_counters(), probes.udp_socket(srv.port), \
+                    probes.cpu_snapshot(srv.pid)
+                r["wall_s"] = round(time.monotonic() - t0, 3)
+            except (RuntimeError, subprocess.TimeoutExpired, OSError, ValueError) as e:
+                r["error"] = str(e)
+                continue
+            if srv.proc.poll() is not None:
+                r["error"] = f"{kind} exited during the flood"
+                continue
+            cpu, how = probes.cpu_delta_s(c0, c1)
+            sent = f["sent"]
+            d = {k: u1.get(k, 0) - u0.get(k, 0) for k in ("InDatagrams", "OutDatagrams",
+                                                          "RcvbufErrors", "InErrors")}
+            replies = max(0, d["OutDatagrams"] - sent)  # anything the server sent back
+            received = d["InDatagrams"] - min(replies, f.get("replies", 0))
+            r.update({"sent": sent, "sender_s": f["seconds"],
+                      "sender_cpu_s": f["sender_cpu_s"],
+                      "received": received, "replies": replies,
+                      "kernel_dropped": d["RcvbufErrors"],
+                      "socket_drops": (s1 or {}).get("drops", 0) - (s0 or {}).get("drops", 0),
+                      "server_cpu_s": round(cpu, 6), "cpu_source": how})
+            if received > 0:
+                r["us_per_packet"] = round(cpu * 1e6 / received, 3)
+            log(f"forged {kind} {name}: {r}")
+    finally:
+        srv.stop()
+    return res
 
 
 # ------------------------------------------------------------------------------------------
@@ -562,6 +751,258 @@ def scenario_table(sc, data, servers, rate, conc, speed):
     return f"### {SCENARIOS[sc]['title']}\n\n{head}\n" + "\n".join(rows) + "\n" + note
 
 
+def mb(kb):
+    return kb / 1024.0 if kb is not None else None
+
+
+def summary_memory(r):
+    if "error" in r:
+        return r["error"]
+    g = lambda k, f: (r.get(k) or {}).get(f)  # noqa: E731
+    return (f"idle RSS {fmt(mb(g('idle', 'rss_kb')), 1)} MB PSS {fmt(mb(g('idle', 'pss_kb')), 1)}"
+            f" MB; {r.get('answered')} answered / {r.get('rejected')} refused of {r['flood_n']}:"
+            f" RSS {fmt(mb(g('after_flood', 'rss_kb')), 1)} MB; after expiry "
+            + (fmt(mb(g('after_expiry', 'rss_kb')), 1) + " MB" if r.get("after_expiry")
+               else r.get("expiry_skipped", "–")))
+
+
+def scaling_table(data):
+    sc_all = data.get("scaling") or {}
+    if not sc_all:
+        return ""
+    n = data["machine"]["nproc"]
+    out = ["### Thread scaling (kagid, saturation)", "",
+           f"A fresh `kagid -t N` per cell, driven like the scenario's saturation cell "
+           f"(concurrency {data['concurrency']} over {data.get('drivers', 1)} load generator "
+           f"process(es), {data['seconds']:g} s)"
+           + ("; in the -t 1 cells the server is pinned to CPU 1 and the load generators to "
+              "CPU 0 (BENCH_PIN=1)" if data.get("scaling_pinned") else "")
+           + ". Ratio row: -t 2 / -t 1 (first and last thread count measured).", "",
+           "| scenario | kagid | auths/s ↑ | server CPU ms per auth ↓ | server CPU, % of one "
+           "core | load generator CPU ms per auth | server + load generator CPU ms per auth | "
+           f"ceiling on {n} cores, auths/s | machine CPU in use, cores | auths per server-CPU-"
+           "second ↑ |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+    notes = []
+    for sc, cells in sc_all.items():
+        keys = sorted(cells, key=int)
+        title = SCENARIOS[sc]["title"]
+        for i, t in enumerate(keys):
+            r = cells[t]
+            if "error" in r:
+                out.append(f"| {title if i == 0 else ''} | -t {t} | error: "
+                           f"{r['error'].splitlines()[0][:80]} | | | | | | | |")
+                continue
+            tot = r.get("total_cpu_ms_per_auth")
+            out.append(f"| {title if i == 0 else ''} | -t {t} | {fmt(r.get('auths_per_sec'), 1)} "
+                       f"| {fmt(r.get('server_cpu_ms_per_auth'), 3)} "
+                       f"| {fmt(r.get('server_util_pct'), 0)} "
+                       f"| {fmt(r.get('driver_cpu_ms_per_auth'), 3)} | {fmt(tot, 3)} "
+                       f"| {fmt(n * 1000.0 / tot if tot else None, 0)} "
+                       f"| {fmt(r.get('machine_cores'))} "
+                       f"| {fmt(r.get('auths_per_server_cpu_s'), 0)} |")
+        if len(keys) < 2:
+            continue
+        a, b = cells[keys[0]], cells[keys[-1]]
+        if "error" in a or "error" in b:
+            continue
+
+        def rt(k):
+            x, y = a.get(k), b.get(k)
+            return f"{y / x:.2f}" if x and y else "–"
+        out.append(f"| | -t {keys[-1]} / -t {keys[0]} | {rt('auths_per_sec')} "
+                   f"| {rt('server_cpu_ms_per_auth')} | {rt('server_util_pct')} | | | | "
+                   f"| {rt('auths_per_server_cpu_s')} |")
+        tot = b.get("total_cpu_ms_per_auth")
+        if tot and b.get("auths_per_sec"):
+            ceil = n * 1000.0 / tot
+            notes.append(
+                f"- {title}: with -t {keys[-1]} one authentication cost "
+                f"{b['server_cpu_ms_per_auth']:.3f} ms of server CPU and "
+                f"{b['driver_cpu_ms_per_auth']:.3f} ms of load generator CPU on the same {n} "
+                f"cores, so this machine cannot exceed {n} × 1000 / {tot:.3f} = {ceil:.0f} "
+                f"auths/s whatever the server does; -t {keys[-1]} reached "
+                f"{b['auths_per_sec']:.0f} ({100.0 * b['auths_per_sec'] / ceil:.0f} %), with "
+                f"{b.get('machine_cores')} of {n} cores busy. Per server-CPU-second -t "
+                f"{keys[-1]} did {rt('auths_per_server_cpu_s')} × what -t {keys[0]} did.")
+    out += ["", "What limits the ratio: the load generator runs on the same cores, so the total "
+            "CPU per authentication (server + load generator) bounds throughput at "
+            f"{n} × 1000 / total ms (the \"ceiling\" column): a second worker thread can only "
+            "use what the load generator leaves. The CPU-normalised view is auths per "
+            "server-CPU-second: equal values for -t 1 and -t 2 (ratio 1.00) mean the threads "
+            "do not slow each other down (no lock contention, no extra wake-ups), i.e. "
+            "throughput would scale linearly with threads given free cores; below 1.00 is "
+            "what threading costs per authentication.", ""] + notes
+    return "\n".join(out) + "\n"
+
+
+def memory_table(data, servers):
+    mem = data.get("memory") or {}
+    if not mem:
+        return ""
+    n = data.get("memory_flood")
+    out = ["### Memory: idle, after a flood of half-open conversations, after they expire", "",
+           f"A fresh server each (TLS 1.2 configuration). Idle: 1 s after it is ready, before "
+           f"any request. Flood: {n} half-open conversations (EAP-Response/Identity, first "
+           "Access-Challenge, then silence; bench/halfopen.py), measured 0.5 s after the last. "
+           "Expiry: conversations and cached replies set to expire after 2 idle seconds where "
+           "the server allows it; the harness waits timeout + 2 s after the flood, continues "
+           "some of the old conversations (below) and measures 1 s later. RSS = VmRSS (/proc/PID/status); PSS from "
+           "/proc/PID/smaps_rollup (shared library pages divided among the processes mapping "
+           "them).", "",
+           "| | " + " | ".join(SERVER_NAMES[s] for s in servers) + " | kagid / best peer |",
+           "|---|" + "---|" * len(servers) + "---|"]
+
+    def g(s, cell, key):
+        r = mem.get(s) or {}
+        return (r.get(cell) or {}).get(key)
+
+    def row(label, vals, higher_better=None, nd=1):
+        k = vals[0] if servers[0] == "kagid" else None
+        peers = [v for s, v in zip(servers, vals) if s != "kagid"]
+        rr = ratio(k, peers, higher_better) if higher_better is not None and k is not None \
+            else ""
+        out.append(f"| {label} | " + " | ".join(v if isinstance(v, str) else fmt(v, nd)
+                                                  for v in vals) + f" | {rr} |")
+
+    row("idle RSS MB ↓", [mb(g(s, "idle", "rss_kb")) for s in servers], False)
+    row("idle PSS MB ↓", [mb(g(s, "idle", "pss_kb")) for s in servers], False)
+    row("idle RSS anonymous / file-backed MB",
+        [f"{fmt(mb(g(s, 'idle', 'rss_anon_kb')), 1)} / {fmt(mb(g(s, 'idle', 'rss_file_kb')), 1)}"
+         for s in servers])
+    row(f"half-open conversations answered / refused (of {n})",
+        [f"{(mem.get(s) or {}).get('answered', '–')} / {(mem.get(s) or {}).get('rejected', '–')}"
+         for s in servers])
+    row("RSS MB after the flood ↓", [mb(g(s, "after_flood", "rss_kb")) for s in servers], False)
+    row("PSS MB after the flood ↓", [mb(g(s, "after_flood", "pss_kb")) for s in servers], False)
+    how = {"kagid": "limits session_timeout, dup_cache_time",
+           "freeradius": "eap timer_expire, cleanup_delay", "hostapd": "compiled in"}
+    row("conversation idle timeout, s",
+        [f"{(mem.get(s) or {}).get('session_timeout_s', '–')} ({how[s]})" for s in servers])
+    row("RSS MB after expiry ↓", [mb(g(s, "after_expiry", "rss_kb")) for s in servers], False)
+    row("PSS MB after expiry ↓", [mb(g(s, "after_expiry", "pss_kb")) for s in servers], False)
+    back, give = [], []
+    for s in servers:
+        r = mem.get(s) or {}
+        i, f, e = g(s, "idle", "rss_kb"), g(s, "after_flood", "rss_kb"), \
+            g(s, "after_expiry", "rss_kb")
+        if "error" in r:
+            back.append("error: " + r["error"].splitlines()[0][:60])
+            give.append("–")
+        elif e is None or i is None:
+            back.append("n/a: " + r.get("expiry_skipped", "not measured"))
+            give.append("–")
+        else:
+            back.append(f"{(e - i) / 1024.0:+.1f} MB ({100.0 * (e - i) / i:+.0f} %)")
+            give.append(fmt(round(100.0 * (f - e) / (f - i)) + 0.0, 0)
+                        if f is not None and f - i > 256 else "– (flood grew < 0.25 MB)")
+    row("after expiry − idle RSS (returns to within)", back)
+    row("share of the flood's growth given back, %", give)
+    second = []
+    for s in servers:
+        r = mem.get(s) or {}
+        f2, e = g(s, "after_flood2", "rss_kb"), g(s, "after_expiry", "rss_kb")
+        second.append("–" if f2 is None or e is None else
+                      f"{f2 / 1024.0:.1f} MB ({(f2 - e) / 1024.0:+.1f} MB; "
+                      f"{r.get('answered2')} answered)")
+    row("RSS after a second flood of as many new conversations (growth)", second)
+    if "kagid" in servers and "expired_logged" in (mem.get("kagid") or {}):
+        row("conversations logged as expired (kagid auth log)",
+            [str((mem.get(s) or {}).get("expired_logged", "–")) for s in servers])
+    row("continuations after the wait: refused / still answered / unanswered", [
+        "–" if not (mem.get(s) or {}).get("probe") else
+        "{reject} / {challenge} / {none}".format(**mem[s]["probe"]) for s in servers])
+    out += ["", "After the wait every server gets the same traffic: a third of the flood's "
+            "conversations (plus 16), oldest first, are continued with their State (an "
+            "EAP-TLS acknowledgement). FreeRADIUS 3 reaps expired EAP sessions only then — at "
+            "most 3 per request that continues a conversation (rlm_eap `eaplist_find` → "
+            "`eaplist_expire`), or when its table is full — so without such traffic an idle "
+            "FreeRADIUS keeps a flood's sessions however short `timer_expire` is. kagid and "
+            "hostapd expire on timers. A conversation still held would be answered (\"still "
+            "answered\"); an expired one is refused or ignored.", "",
+            "A second flood that barely grows RSS means the first flood's memory was freed "
+            "and reused (the allocator kept it rather than returning it to the system); one "
+            "that grows it again by as much would mean it leaked."]
+    return "\n".join(out) + "\n"
+
+
+def forged_table(data, servers):
+    fg = data.get("forged") or {}
+    if not fg and not data.get("forged_error"):
+        return ""
+    n = data.get("forged_count")
+    out = ["### Cost of dropping a forged packet", "",
+           f"A fresh server each (TLS 1.2 configuration), idle; then {n} Access-Requests per "
+           "variant, each with its own Identifier, a random Request Authenticator and a random "
+           "(wrong) Message-Authenticator, sent as fast as bench/flood.c goes (sendmmsg, 64 "
+           "per call, 4 sockets; compiled with cc at run time). Server CPU: utime + stime of "
+           "the whole process (nanosecond schedstat of its threads when no thread came or "
+           "went) from before the flood until its socket's queue is empty, divided by the "
+           "datagrams the kernel delivered to the server (the namespace's UDP InDatagrams; "
+           "what overflowed the server's receive buffer is \"dropped by the kernel\" and cost "
+           "the server nothing). The loopback receive path (IP/UDP in softirq) runs on the "
+           "sender's CPU; the server pays for reading each datagram and deciding to drop it.",
+           ""]
+    if data.get("forged_error"):
+        return "\n".join(out + [f"Not measured: {data['forged_error']}", ""]) + "\n"
+    if not data.get("netns"):
+        out += ["> Not in a private network namespace: the UDP counters include other traffic "
+                "on this host, so \"received\" may be too high.", ""]
+    # kagid -t 1, when measured, as an extra column after the peers (not in the ratio)
+    servers = list(servers) + [c for c in fg if c not in servers]
+    names = dict(SERVER_NAMES, kagid_t1="kagid -t 1")
+    out += ["| | " + " | ".join(names[s] for s in servers) + " | kagid / best peer |",
+            "|---|" + "---|" * len(servers) + "---|"]
+
+    def cell(s, v):
+        return ((fg.get(s) or {}).get(v) or {})
+
+    for v, src, what in FORGED_VARIANTS:
+        vals = [cell(s, v).get("us_per_packet") for s in servers]
+        k = vals[0] if servers[0] == "kagid" else None
+        peers = [x for s, x in zip(servers, vals) if not s.startswith("kagid")]
+        out.append(f"| {what} (from {src}): server CPU µs per packet ↓ | "
+                   + " | ".join(fmt(x, 2) if x is not None else
+                                ("error: " + (cell(s, v).get("error") or
+                                              (fg.get(s) or {}).get("error", "–"))
+                                 .splitlines()[0][:60] if cell(s, v).get("error") or
+                                 (fg.get(s) or {}).get("error") else "–")
+                                for s, x in zip(servers, vals))
+                   + f" | {ratio(k, peers, False) if k is not None else ''} |")
+        out.append("| received by the server / sent | " + " | ".join(
+            f"{cell(s, v).get('received', '–')} / {cell(s, v).get('sent', '–')}"
+            for s in servers) + " | |")
+        out.append("| dropped by the kernel (receive buffer full) | " + " | ".join(
+            str(cell(s, v).get("kernel_dropped", "–")) for s in servers) + " | |")
+        out.append("| replies the server sent (should be 0) | " + " | ".join(
+            str(cell(s, v).get("replies", "–")) for s in servers) + " | |")
+        out.append("| sender: seconds, thousand packets/s | " + " | ".join(
+            f"{fmt(cell(s, v).get('sender_s'), 3)}, "
+            f"{fmt(cell(s, v)['sent'] / cell(s, v)['sender_s'] / 1000 if cell(s, v).get('sender_s') else None, 0)}"
+            for s in servers) + " | |")
+    out.append("| server threads | " + " | ".join(
+        str((fg.get(s) or {}).get("threads", "–")) for s in servers) + " | |")
+    out.append("| server CPU when idle, µs per second | " + " | ".join(
+        fmt((fg.get(s) or {}).get("idle_cpu_us_per_s"), 0) for s in servers) + " | |")
+    k = cell("kagid", "bad_ma").get("us_per_packet") if "kagid" in servers else None
+    ku = cell("kagid", "unknown").get("us_per_packet") if "kagid" in servers else None
+    if k is not None:
+        worst = max(x for x in (k, ku) if x is not None)
+        out += ["", f"Target for kagid: ≤ 5 µs of server CPU per dropped packet — "
+                + ("met" if worst <= 5 else "**not met**")
+                + f" ({k:.2f} µs for a wrong Message-Authenticator"
+                + (f", {ku:.2f} µs for an unknown client" if ku is not None else "")
+                + f", kagid with its default {(fg.get('kagid') or {}).get('workers', '?')} "
+                "worker threads)."]
+    if "kagid_t1" in fg:
+        out += ["", "\"kagid -t 1\": the same with one worker thread. With more workers than "
+                "the sender leaves cores for, each worker wakes up for fewer datagrams at a "
+                "time, so the fixed cost of a wake-up (epoll_wait, the context switch) is "
+                "spread over fewer packets; a server that is behind reads in batches and pays "
+                "least per packet."]
+    return "\n".join(out) + "\n"
+
+
 def versions():
     def first(argv):
         try:
@@ -642,6 +1083,13 @@ def main():
     halfopen_n = int(env("BENCH_HALFOPEN", "800"))
     mtu = env("BENCH_MTU", "1400")
     speed_s = int(env("BENCH_SPEED_SECONDS", "2"))
+    scaling = env("BENCH_SCALING", "1") == "1" and "kagid" in servers
+    scaling_threads = [int(x) for x in env("BENCH_SCALING_THREADS", "1 2").split()]
+    pin = env("BENCH_PIN", "0") == "1" and NPROC >= 2
+    memory_on = env("BENCH_MEMORY", "1") == "1"
+    memory_n = int(env("BENCH_MEMORY_FLOOD", "4000"))
+    memory_wait = float(env("BENCH_MEMORY_MAX_WAIT", "70"))
+    forged_n = int(env("BENCH_FORGED", "200000"))
     perf = env("BENCH_PERF", "0") == "1" and shutil.which("perf")
     results_md = env("BENCH_RESULTS", os.path.join(HERE, "RESULTS.md"))
     os.makedirs(OUT, exist_ok=True)
@@ -657,7 +1105,7 @@ def main():
     data = {"driver": driver, "concurrency": conc, "drivers": nproc_drv, "seconds": secs, "machine": machine(),
             "versions": versions(), "date": started.strftime("%Y-%m-%d %H:%M UTC"),
             "netns": os.environ.get("BENCH_IN_NETNS") == "1", "scenarios": {}, "halfopen": {},
-            "loadavg_start": loadavg()}
+            "memory": {}, "forged": {}, "scaling": {}, "loadavg_start": loadavg()}
     try:
         if float(data["loadavg_start"]) > 0.25 * NPROC:
             log(f"warning: the machine is busy (load average {data['loadavg_start']} on {NPROC} "
@@ -702,6 +1150,38 @@ def main():
             finally:
                 if srv:
                     srv.stop()
+
+        # memory when idle, after a flood of half-open conversations, after they expired
+        if memory_on:
+            data["memory_flood"] = memory_n
+            for s in servers:
+                try:
+                    data["memory"][s] = memory_cell(s, work, pki, secret, memory_n, memory_wait)
+                except (RuntimeError, subprocess.TimeoutExpired, OSError) as e:
+                    data["memory"][s] = {"error": str(e)}
+                log(f"memory {s}: {summary_memory(data['memory'][s])}")
+            print(memory_table(data, servers), flush=True)
+
+        # server CPU per forged packet dropped
+        if forged_n > 0:
+            data["forged_count"] = forged_n
+            try:
+                flood_bin = probes.build_flood(work)
+            except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+                flood_bin = None
+                data["forged_error"] = str(e)
+                log(f"forged packets: {e}")
+            cells = [(s, s, ()) for s in servers]
+            if "kagid" in servers and NPROC > 1:
+                cells.append(("kagid_t1", "kagid", ("-t", "1")))
+            for key, s, argv in cells if flood_bin else ():
+                try:
+                    data["forged"][key] = forged_cell(s, work, pki, secret, flood_bin, forged_n,
+                                                      argv)
+                except (RuntimeError, subprocess.TimeoutExpired, OSError) as e:
+                    data["forged"][key] = {"error": str(e)}
+                    log(f"forged {key}: {e}")
+            print(forged_table(data, servers), flush=True)
 
         for sc in scen:
             d = data["scenarios"].setdefault(sc, {})
@@ -782,6 +1262,20 @@ def main():
                             shutil.copy(src, os.path.join(OUT, f"{srv.kind}-{sc}.log"))
             print(scenario_table(sc, d, servers, d.get("_rate"), sconc, data["speed_ms"]),
                   flush=True)
+
+        # kagid's thread scaling in the full-handshake scenarios
+        if scaling:
+            data["scaling_pinned"] = pin
+            for sc in [x for x in scen if x in SCALING_SCENARIOS]:
+                cells = data["scaling"].setdefault(sc, {})
+                for t in scaling_threads:
+                    try:
+                        cells[str(t)] = scaling_cell(cmd, sc, t, work, pki, secret, conc,
+                                                     nproc_drv, secs, mtu, pin and t == 1)
+                    except (RuntimeError, subprocess.TimeoutExpired) as e:
+                        cells[str(t)] = {"error": str(e)}
+                    log(f"kagid -t {t} {sc} saturation: {summary(cells[str(t)])}")
+            print(scaling_table(data), flush=True)
     finally:
         stop_all()
         data["seconds_total"] = round((datetime.datetime.now(datetime.timezone.utc) -
@@ -841,6 +1335,8 @@ def report(data, servers, scen):
     other = [c.get("other_cores") or 0 for d in data["scenarios"].values()
              for x in d.values() if isinstance(x, dict)
              for c in (x.get("sat") or {}, x.get("rate") or {})]
+    other += [c.get("other_cores") or 0 for cells in (data.get("scaling") or {}).values()
+              for c in cells.values()]
     if other and max(other) > 0.2:
         out += [f"> **Busy machine.** Other processes used up to {max(other):.2f} of {m['nproc']} "
                 "cores during some cells (row \"other processes\"): those cells are skewed, "
@@ -860,6 +1356,9 @@ def report(data, servers, scen):
             continue
         out.append(scenario_table(sc, d, servers, d.get("_rate"), d.get("_conc", data["concurrency"]),
                                   data.get("speed_ms")))
+    st = scaling_table(data)
+    if st:
+        out.append(st)
     out += ["### Memory per half-open conversation", "",
             f"A fresh server each; {os.environ.get('BENCH_HALFOPEN', '800')} conversations sent "
             "EAP-Response/Identity and got their first Access-Challenge, then stopped (the "
@@ -874,6 +1373,9 @@ def report(data, servers, scen):
     out.append("| conversations answered / dropped | " + " | ".join(
         f"{ho.get(s, {}).get('sessions', '–')} / {ho.get(s, {}).get('dropped', '–')}"
         for s in servers) + " | |")
+    for t in (memory_table(data, servers), forged_table(data, servers)):
+        if t:
+            out += ["", t.rstrip("\n")]
     sp = data.get("speed_ms") or {}
     if sp:
         out += ["", "### Public-key operations (openssl speed, one core)", "",

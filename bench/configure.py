@@ -2,7 +2,7 @@
 """bench/configure.py: write one benchmark server's configuration for one scenario.
 
     configure.py kagid|freeradius|hostapd --scenario tls12|tls13|resume|peap --dir OUT
-                 --pki PKI --port PORT --secret SECRET --password PW
+                 --pki PKI --port PORT --secret SECRET --password PW [--session-timeout SEC]
 
 All three servers get the same PKI (certs/mkpki.sh --test), the same shared secret, the same
 password user (alice, for PEAP), CRL checking on, TLS 1.2 and 1.3 enabled and resumption on. In
@@ -14,6 +14,13 @@ The FreeRADIUS configuration is a copy of the stock Debian /etc/freeradius/3.0 w
 benchmark needs changed (see edit_freeradius): the default site, modules and policies stay as
 an administrator would run them. The start command for the server is printed on stdout as JSON
 ({"argv": [...], "ready": "text printed on stdout/stderr once listening"}).
+
+--session-timeout SEC (the memory cell) lets everything a conversation leaves behind expire
+after SEC idle seconds: the unfinished EAP conversation and the copy of the last reply kept for
+retransmissions. kagid: `limits { session_timeout, dup_cache_time }`; FreeRADIUS:
+`eap { timer_expire }` and `cleanup_delay` in radiusd.conf. hostapd's RADIUS server has no such
+setting (RADIUS_SESSION_TIMEOUT, 60 s, is compiled in): its output then says
+"session_timeout": null. Without the option the output carries each server's default.
 """
 
 import argparse
@@ -69,7 +76,11 @@ eap {{
 log {{
     auth_log = "{a.dir}/auth.log"
 }}
-""")
+""" + (f"""limits {{
+    session_timeout = {a.session_timeout}
+    dup_cache_time = {a.session_timeout}
+}}
+""" if a.session_timeout else ""))
     write(os.path.join(a.dir, "clients.conf"), f"""client bench {{
     ipaddr = 127.0.0.1
     secret = "{a.secret}"
@@ -81,7 +92,8 @@ log {{
 }}
 """)
     kagid = os.environ.get("KAGID", "bin/kagid")
-    return {"argv": [kagid, "-d", a.dir, "-f"], "ready": "Ready to process requests"}
+    return {"argv": [kagid, "-d", a.dir, "-f"], "ready": "Ready to process requests",
+            "session_timeout": a.session_timeout or 30}
 
 
 # ------------------------------------------------------------------------------------------
@@ -131,7 +143,10 @@ def edit_freeradius(a, raddb):
         top = path == ("eap",)
         tlsc = path == ("eap", "tls-config")
         cache = path == ("eap", "tls-config", "cache")
-        if top and s.startswith("default_eap_type"):
+        if top and s.startswith("timer_expire") and a.session_timeout:
+            lines[i] = f"{ind}timer_expire = {a.session_timeout}"
+            seen.add("timer_expire")
+        elif top and s.startswith("default_eap_type"):
             lines[i] = f"{ind}default_eap_type = {first_method(a)}"
             seen.add("default_eap_type")
         elif tlsc and s.startswith("private_key_password"):
@@ -165,6 +180,8 @@ def edit_freeradius(a, raddb):
             lines[i] = f'{ind}persist_dir = "{a.dir}/tlscache"'
             seen.add("persist")
     need = {"default_eap_type", "key", "cert", "ca", "crl", "max", "cache", "name", "persist"}
+    if a.session_timeout:
+        need.add("timer_expire")
     if need - seen:
         sys.exit(f"configure.py: stock mods-available/eap changed; could not set {sorted(need - seen)}")
     write(eap_path, "\n".join(lines))
@@ -181,6 +198,9 @@ def edit_freeradius(a, raddb):
         (r"(?m)^logdir = .*$", f"logdir = {a.dir}/log"),
         (r"(?m)^run_dir = .*$", f"run_dir = {a.dir}/run"),
     ]
+    if a.session_timeout:
+        # how long a request (and its reply, for retransmissions) is kept after the reply
+        subs.append((r"(?m)^cleanup_delay = 5$", f"cleanup_delay = {a.session_timeout}"))
     for pat, rep in subs:
         text, n = re.subn(pat, rep, text)
         if n != 1:
@@ -218,7 +238,7 @@ def conf_freeradius(a):
     shutil.copytree(FR_STOCK, raddb, symlinks=True)
     edit_freeradius(a, raddb)
     return {"argv": ["freeradius", "-d", raddb, "-f", "-l", "stdout"],
-            "ready": "Ready to process requests"}
+            "ready": "Ready to process requests", "session_timeout": a.session_timeout or 60}
 
 
 # ------------------------------------------------------------------------------------------
@@ -251,7 +271,9 @@ crl_reload_interval=300
 tls_flags=[ENABLE-TLSv1.3]
 tls_session_lifetime=3600
 """)
-    return {"argv": ["hostapd", os.path.join(a.dir, "hostapd.conf")], "ready": None}
+    # RADIUS_SESSION_TIMEOUT in hostapd's src/radius/radius_server.c: not configurable
+    return {"argv": ["hostapd", os.path.join(a.dir, "hostapd.conf")], "ready": None,
+            "session_timeout": None if a.session_timeout else 60}
 
 
 def main():
@@ -263,6 +285,8 @@ def main():
     p.add_argument("--port", required=True, type=int)
     p.add_argument("--secret", required=True)
     p.add_argument("--password", required=True)
+    p.add_argument("--session-timeout", type=int, default=0,
+                   help="idle seconds before an unfinished conversation expires (kagid, FreeRADIUS)")
     a = p.parse_args()
     a.dir, a.pki = os.path.abspath(a.dir), os.path.abspath(a.pki)
     os.makedirs(a.dir, mode=0o700, exist_ok=True)
