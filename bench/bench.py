@@ -6,7 +6,9 @@ namespace); see bench/README.md.
 For each scenario, every server is configured from the same PKI, secret and user, started on its
 own port, checked for correctness with eapol_test (accept, resume, revoked certificate refused),
 then driven by the same load generator: a closed-loop saturation cell and an open-loop cell at a
-fixed offered rate. Server CPU comes from /proc/PID/stat (utime+stime, all threads), memory from
+fixed offered rate. Besides: memory per half-open conversation; memory when idle, after a flood
+of half-open conversations and after they expire; server CPU per forged packet dropped
+(bench/flood.c); kagid's thread scaling (-t 1 / -t 2) in the full-handshake scenarios. Server CPU comes from /proc/PID/stat (utime+stime, all threads), memory from
 /proc/PID/status. Results: a table per scenario on stdout, bench/RESULTS.md, and the raw data
 in bench/out/results.json.
 
@@ -23,6 +25,13 @@ Environment (all optional):
   BENCH_MTU=1400            Framed-MTU the driver sends
   BENCH_SPEED_SECONDS=2     seconds per `openssl speed` measurement (0: skip)
   BENCH_PERF=0              1: perf record kagid during its saturation cells (bench/out/perf-*)
+  BENCH_MEMORY=1            0: skip the memory cell (idle, after a half-open flood, after expiry)
+  BENCH_MEMORY_FLOOD=4000   half-open conversations of that flood
+  BENCH_MEMORY_MAX_WAIT=70  longest expiry wait, seconds (hostapd's compiled-in timeout needs 62)
+  BENCH_FORGED=200000       forged Access-Requests per variant and server (0: skip that cell)
+  BENCH_SCALING=1           0: skip kagid's thread-scaling cells (tls12 tls13 peap)
+  BENCH_SCALING_THREADS="1 2"
+  BENCH_PIN=0               1: in the -t 1 scaling cells, server on CPU 1, load generators on 0
   BENCH_RESULTS=bench/RESULTS.md
 """
 
@@ -556,7 +565,8 @@ def forged_cell(kind, work, pki, secret, flood_bin, count, extra_argv=()):
             replies = max(0, d["OutDatagrams"] - sent)  # anything the server sent back
             received = d["InDatagrams"] - min(replies, f.get("replies", 0))
             r.update({"sent": sent, "sender_s": f["seconds"],
-                      "sender_cpu_s": f["sender_cpu_s"],
+                      "sender_cpu_s": f["sender_cpu_s"], "sender_user_s": f["sender_user_s"],
+                      "sender_sys_s": f["sender_sys_s"],
                       "received": received, "replies": replies,
                       "kernel_dropped": d["RcvbufErrors"],
                       "socket_drops": (s1 or {}).get("drops", 0) - (s0 or {}).get("drops", 0),
@@ -941,8 +951,9 @@ def forged_table(data, servers):
            "datagrams the kernel delivered to the server (the namespace's UDP InDatagrams; "
            "what overflowed the server's receive buffer is \"dropped by the kernel\" and cost "
            "the server nothing). The loopback receive path (IP/UDP in softirq) runs on the "
-           "sender's CPU; the server pays for reading each datagram and deciding to drop it.",
-           ""]
+           "sender's CPU; the server pays for reading each datagram and deciding to drop it. "
+           "The sender's own code costs next to nothing (its user time below); its kernel "
+           "time is the send path plus that loopback delivery.", ""]
     if data.get("forged_error"):
         return "\n".join(out + [f"Not measured: {data['forged_error']}", ""]) + "\n"
     if not data.get("netns"):
@@ -980,10 +991,22 @@ def forged_table(data, servers):
             f"{fmt(cell(s, v).get('sender_s'), 3)}, "
             f"{fmt(cell(s, v)['sent'] / cell(s, v)['sender_s'] / 1000 if cell(s, v).get('sender_s') else None, 0)}"
             for s in servers) + " | |")
+
+        def per_pkt(s, key):
+            c = cell(s, v)
+            return c[key] * 1e6 / c["sent"] if c.get("sent") and key in c else None
+        out.append("| sender CPU µs per packet sent: user / kernel | " + " | ".join(
+            f"{fmt(per_pkt(s, 'sender_user_s'))} / {fmt(per_pkt(s, 'sender_sys_s'))}"
+            for s in servers) + " | |")
     out.append("| server threads | " + " | ".join(
         str((fg.get(s) or {}).get("threads", "–")) for s in servers) + " | |")
     out.append("| server CPU when idle, µs per second | " + " | ".join(
         fmt((fg.get(s) or {}).get("idle_cpu_us_per_s"), 0) for s in servers) + " | |")
+    ticks = sorted({f"{names[s]} ({v})" for s in servers for v, _, _ in FORGED_VARIANTS
+                    if cell(s, v).get("cpu_source") == "ticks"})
+    if ticks:
+        out += ["", "Threads came or went during " + ", ".join(ticks) + ": server CPU there is "
+                "utime + stime in clock ticks (10 ms each), less precise."]
     k = cell("kagid", "bad_ma").get("us_per_packet") if "kagid" in servers else None
     ku = cell("kagid", "unknown").get("us_per_packet") if "kagid" in servers else None
     if k is not None:
@@ -1341,6 +1364,14 @@ def report(data, servers, scen):
         out += [f"> **Busy machine.** Other processes used up to {max(other):.2f} of {m['nproc']} "
                 "cores during some cells (row \"other processes\"): those cells are skewed, "
                 "throughput most of all. Rerun on an idle machine for numbers to quote.", ""]
+    reduced = [x for x in (
+        f"{data['seconds']:g} s cells instead of 10" if data["seconds"] < 10 else "",
+        "scenarios: " + " ".join(scen) if scen != ["tls12", "tls13", "resume", "peap"] else "",
+        "servers: " + " ".join(servers) if servers != ["kagid", "freeradius", "hostapd"] else "")
+        if x]
+    if reduced:
+        out += [f"> **Reduced run** ({'; '.join(reduced)}): fine for checking the harness; "
+                "rerun `make bench` with the defaults for numbers to quote.", ""]
     if data["driver"] == "eapol":
         out += ["> **Stand-in driver.** eapol_test spends ~10 ms of CPU per full authentication "
                 "(7.7 ms of it start-up) on the same cores as the server, so \"auths/s at "

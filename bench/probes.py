@@ -158,6 +158,7 @@ def run_flood(binary, port, src, count, template, ma_offset, sockets=4, preexec=
     if r.returncode != 0:
         raise RuntimeError(f"flood exit {r.returncode}: {r.stderr.strip()[-300:]}")
     res = json.loads(r.stdout.strip().split("\n")[-1])
-    res["sender_cpu_s"] = round((t1.children_user - t0.children_user) +
-                                (t1.children_system - t0.children_system), 3)
+    res["sender_user_s"] = round(t1.children_user - t0.children_user, 3)
+    res["sender_sys_s"] = round(t1.children_system - t0.children_system, 3)
+    res["sender_cpu_s"] = round(res["sender_user_s"] + res["sender_sys_s"], 3)
     return res
