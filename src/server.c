@@ -33,6 +33,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -66,6 +67,21 @@ struct job {
 	uint64_t now_ms;
 };
 
+/* Warnings about dropped packets, rate limited per kind (each worker keeps its own counts). */
+struct drop_limit {
+	uint64_t window_ms[DROP_KINDS];
+	unsigned logged[DROP_KINDS];
+	unsigned long suppressed[DROP_KINDS];
+};
+
+/* A worker thread's own state: nothing here is shared, so nothing here needs a lock. */
+struct worker {
+	struct server *srv;
+	struct conf *conf; /* reference: the generation it last saw */
+	unsigned gen;	   /* srv->conf_gen when conf was taken */
+	struct drop_limit drops;
+};
+
 struct server {
 	char *dir;
 	bool debug;
@@ -76,21 +92,22 @@ struct server {
 	int fds[16];
 	unsigned n_fds;
 	unsigned threads_wanted; /* -t, else the configuration's threads (0: one per CPU) */
+	unsigned long live_peak; /* most sessions + cached replies since the last trim (main) */
 	pthread_t *threads;
+	struct worker *workers;
 	unsigned n_threads;
 	int stop_fd; /* eventfd: written once to stop the workers */
-	/* conf_lock: the current generation, read by workers (with a reference), swapped by main */
+	/*
+	 * conf_lock: the current generation, swapped by main. Each worker keeps a reference to the
+	 * generation it last saw and takes the lock only when conf_gen says it changed, so the
+	 * receive path touches no lock and no shared counter for a packet it drops.
+	 */
 	pthread_mutex_t conf_lock;
 	struct conf *conf;
-	/*
-	 * lock: the authentication log (swapped on reload) and the rate limits of the warnings
-	 * about dropped packets and evictions.
-	 */
+	atomic_uint conf_gen;
+	/* lock: the authentication log (swapped on reload) and the eviction warning counts */
 	pthread_mutex_t lock;
 	struct auth_log *auth_log;
-	uint64_t drop_window_ms[DROP_KINDS];
-	unsigned drop_logged[DROP_KINDS];
-	unsigned long drop_suppressed[DROP_KINDS];
 	uint64_t evict_window_ms;
 	unsigned evict_logged;
 	unsigned long evict_suppressed;
@@ -164,29 +181,26 @@ code_name(int code)
  * count of the rest.
  */
 static bool
-drop_should_log(struct server *srv, enum drop_kind k, uint64_t now_ms)
+drop_should_log(struct worker *w, enum drop_kind k, uint64_t now_ms)
 {
-	bool log = true;
+	struct drop_limit *d = &w->drops;
 
-	if (srv->debug)
+	if (w->srv->debug)
 		return true;
-	pthread_mutex_lock(&srv->lock);
-	if (now_ms - srv->drop_window_ms[k] >= 10000) {
-		if (srv->drop_suppressed[k])
+	if (now_ms - d->window_ms[k] >= 10000) {
+		if (d->suppressed[k])
 			log_warn("... and %lu more such packets dropped in the last 10 s",
-				 srv->drop_suppressed[k]);
-		srv->drop_window_ms[k] = now_ms;
-		srv->drop_logged[k] = 0;
-		srv->drop_suppressed[k] = 0;
+				 d->suppressed[k]);
+		d->window_ms[k] = now_ms;
+		d->logged[k] = 0;
+		d->suppressed[k] = 0;
 	}
-	if (srv->drop_logged[k] >= DROP_LOG_BURST) {
-		srv->drop_suppressed[k]++;
-		log = false;
-	} else {
-		srv->drop_logged[k]++;
+	if (d->logged[k] >= DROP_LOG_BURST) {
+		d->suppressed[k]++;
+		return false;
 	}
-	pthread_mutex_unlock(&srv->lock);
-	return log;
+	d->logged[k]++;
+	return true;
 }
 
 /* ---- authentication log ---- */
@@ -497,8 +511,9 @@ handle_access_request(struct server *srv, TALLOC_CTX *ctx, const struct job *job
 
 /* Decode, answer, send (or drop) a request that passed the checks of handle_datagram. */
 static void
-process_job(struct server *srv, struct job *job)
+process_job(struct worker *w, struct job *job)
 {
+	struct server *srv = w->srv;
 	const struct client *cl = job->cl;
 	TALLOC_CTX *ctx = talloc_new(NULL);
 	struct codec_request *req = NULL;
@@ -508,7 +523,7 @@ process_job(struct server *srv, struct job *job)
 	if (ctx)
 		req = codec_request_decode(ctx, job->buf, job->len, cl->secret, err, sizeof(err));
 	if (!req) {
-		if (drop_should_log(srv, DROP_BAD_PACKET, job->now_ms)) {
+		if (drop_should_log(w, DROP_BAD_PACKET, job->now_ms)) {
 			addr_text(job->from, a, sizeof(a));
 			log_warn("Dropping packet from client %s (%s): %s", cl->shortname, a,
 				 ctx ? err : "out of memory");
@@ -540,10 +555,29 @@ out_ok:
  * One datagram: drop what must be dropped before anything is allocated (unknown client, bad
  * framing or Message-Authenticator), answer a retransmission from the cache, work on the rest.
  */
+/* The worker's reference to the current configuration generation, renewed if it changed. */
+static struct conf *
+worker_conf(struct worker *w)
+{
+	struct server *srv = w->srv;
+	struct conf *old = NULL;
+
+	if (atomic_load_explicit(&srv->conf_gen, memory_order_acquire) != w->gen || !w->conf) {
+		pthread_mutex_lock(&srv->conf_lock);
+		old = w->conf;
+		w->conf = conf_ref(srv->conf);
+		w->gen = atomic_load_explicit(&srv->conf_gen, memory_order_relaxed);
+		pthread_mutex_unlock(&srv->conf_lock);
+		conf_unref(old);
+	}
+	return w->conf;
+}
+
 static void
-handle_datagram(struct server *srv, int fd, const uint8_t *buf, size_t n,
+handle_datagram(struct worker *w, int fd, const uint8_t *buf, size_t n,
 		const struct sockaddr *from, socklen_t fromlen)
 {
+	struct server *srv = w->srv;
 	struct job job = {.fd = fd, .from = from, .fromlen = fromlen, .buf = buf};
 	const struct conf_limits *lim;
 	enum codec_raw_result raw;
@@ -552,28 +586,26 @@ handle_datagram(struct server *srv, int fd, const uint8_t *buf, size_t n,
 	char a[80];
 
 	job.now_ms = mono_ms();
-	pthread_mutex_lock(&srv->conf_lock);
-	job.conf = conf_ref(srv->conf);
-	pthread_mutex_unlock(&srv->conf_lock);
+	job.conf = worker_conf(w); /* the worker's reference covers this request */
 	lim = &job.conf->limits;
 
 	job.cl = clients_find(job.conf, from);
 	if (!job.cl) {
-		if (drop_should_log(srv, DROP_UNKNOWN_CLIENT, job.now_ms)) {
+		if (drop_should_log(w, DROP_UNKNOWN_CLIENT, job.now_ms)) {
 			addr_text(from, a, sizeof(a));
 			log_warn("Dropping packet from unknown client %s (add it to clients.conf)",
 				 a);
 		}
-		goto out;
+		return;
 	}
 	raw = codec_check_raw(buf, n, job.cl->secret, &job.len);
 	if (raw != CODEC_RAW_OK) {
-		if (drop_should_log(srv, DROP_BAD_PACKET, job.now_ms)) {
+		if (drop_should_log(w, DROP_BAD_PACKET, job.now_ms)) {
 			addr_text(from, a, sizeof(a));
 			log_warn("Dropping packet from client %s (%s): %s", job.cl->shortname, a,
 				 codec_raw_result_str(raw));
 		}
-		goto out;
+		return;
 	}
 	/* RFC 5997 §3: Status-Server is answered afresh each time, never from the cache. */
 	job.status = buf[0] == CODEC_STATUS_SERVER;
@@ -590,7 +622,7 @@ handle_datagram(struct server *srv, int fd, const uint8_t *buf, size_t n,
 			}
 			if (sendto(fd, cached, cached_len, 0, from, fromlen) < 0)
 				log_warn("sendto: %s", strerror(errno));
-			goto out;
+			return;
 		case DUP_PENDING:
 			if (srv->debug) {
 				addr_text(from, a, sizeof(a));
@@ -598,19 +630,17 @@ handle_datagram(struct server *srv, int fd, const uint8_t *buf, size_t n,
 					"Retransmission of Id %u from %s: still being answered", buf[1],
 					a);
 			}
-			goto out;
+			return;
 		case DUP_NONE:
 			break;
 		}
 	}
-	process_job(srv, &job);
-out:
-	conf_unref(job.conf);
+	process_job(w, &job);
 }
 
 /* Read what is waiting on a listening socket (non-blocking), at most MAX_BATCH datagrams. */
 static void
-drain_socket(struct server *srv, int fd, uint8_t *buf, size_t buflen)
+drain_socket(struct worker *w, int fd, uint8_t *buf, size_t buflen)
 {
 	unsigned k;
 
@@ -621,14 +651,15 @@ drain_socket(struct server *srv, int fd, uint8_t *buf, size_t buflen)
 
 		if (got < 0)
 			break;
-		handle_datagram(srv, fd, buf, (size_t)got, (struct sockaddr *)&from, fromlen);
+		handle_datagram(w, fd, buf, (size_t)got, (struct sockaddr *)&from, fromlen);
 	}
 }
 
 static void *
 worker_main(void *arg)
 {
-	struct server *srv = arg;
+	struct worker *w = arg;
+	struct server *srv = w->srv;
 	struct epoll_event ev[16];
 	uint8_t *buf = malloc(CODEC_MAX_PACKET + 1);
 	int ep = epoll_create1(EPOLL_CLOEXEC);
@@ -665,7 +696,7 @@ worker_main(void *arg)
 		for (k = 0; k < n; k++) {
 			if (ev[k].data.fd == srv->stop_fd)
 				goto out;
-			drain_socket(srv, ev[k].data.fd, buf, CODEC_MAX_PACKET + 1);
+			drain_socket(w, ev[k].data.fd, buf, CODEC_MAX_PACKET + 1);
 		}
 	}
 out:
@@ -697,10 +728,14 @@ workers_start(struct server *srv)
 	if (n > CONF_MAX_THREADS)
 		n = CONF_MAX_THREADS;
 	srv->threads = talloc_zero_array(srv, pthread_t, n);
-	if (!srv->threads)
+	srv->workers = talloc_zero_array(srv, struct worker, n);
+	if (!srv->threads || !srv->workers)
 		return -1;
 	for (i = 0; i < n; i++) {
-		int e = pthread_create(&srv->threads[i], NULL, worker_main, srv);
+		int e;
+
+		srv->workers[i].srv = srv;
+		e = pthread_create(&srv->threads[i], NULL, worker_main, &srv->workers[i]);
 
 		if (e) {
 			log_error("cannot start worker thread: %s", strerror(e));
@@ -722,8 +757,11 @@ workers_stop(struct server *srv)
 		return;
 	if (write(srv->stop_fd, &one, sizeof(one)) != sizeof(one))
 		log_error("cannot stop the worker threads: %s", strerror(errno));
-	for (i = 0; i < srv->n_threads; i++)
+	for (i = 0; i < srv->n_threads; i++) {
 		pthread_join(srv->threads[i], NULL);
+		conf_unref(srv->workers[i].conf);
+		srv->workers[i].conf = NULL;
+	}
 	srv->n_threads = 0;
 }
 
@@ -861,6 +899,7 @@ server_reload(struct server *srv, char *err, size_t errlen)
 	pthread_mutex_lock(&srv->conf_lock);
 	old = srv->conf;
 	srv->conf = c;
+	atomic_fetch_add_explicit(&srv->conf_gen, 1, memory_order_release);
 	pthread_mutex_unlock(&srv->conf_lock);
 	conf_unref(old);
 	if (al) {
@@ -877,16 +916,25 @@ server_reload(struct server *srv, char *err, size_t errlen)
 static void
 server_tick(struct server *srv, uint64_t now_ms)
 {
-	unsigned before = session_count(srv->sessions);
+	unsigned long live;
 
 	session_expire(srv->sessions, now_ms,
 		       (uint64_t)srv->conf->limits.session_timeout * 1000);
-	/* After a flood of abandoned conversations, give the memory back to the system. */
-	if (before - session_count(srv->sessions) >= 1000 ||
-	    (before && session_count(srv->sessions) == 0 && before >= 100))
-		malloc_trim(0);
 	dupcache_expire(srv->dups, now_ms);
 	tls_cache_expire(srv->tls_cache, time(NULL));
+	/*
+	 * After a flood of abandoned conversations, give the memory back to the system: once the
+	 * conversations and the cached replies interleaved with them (a page goes back only when
+	 * nothing on it is in use) have fallen to half their peak. A steady load never triggers it,
+	 * so pages it is about to reuse are not handed back and faulted in again every second.
+	 */
+	live = (unsigned long)session_count(srv->sessions) + dupcache_count(srv->dups);
+	if (live > srv->live_peak)
+		srv->live_peak = live;
+	if (srv->live_peak >= 200 && live <= srv->live_peak / 2) {
+		malloc_trim(0);
+		srv->live_peak = live;
+	}
 }
 
 int

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# tests/integration/test_memory.sh: kagid's memory under a flood of half-open conversations.
+#
+# Runs the release kagid (bin/kagid: ASan's allocator keeps freed memory in quarantine, so
+# resident memory means nothing there) with session_timeout = 2 and dup_cache_time = 2:
+#   - a half-open conversation (Identity answered, then silence) holds at most 16 KiB;
+#   - once the conversations and their cached replies have expired, resident memory is back
+#     within 2 MiB of what it was before the flood (the memory went back to the system);
+#   - a second flood and expiry end there too (nothing leaks from one flood to the next).
+# The flood is bench/halfopen.py: 4000 conversations, each its own Calling-Station-Id, every
+# request with a valid Message-Authenticator.
+set -u
+. "$(dirname "$0")/lib.sh"
+KAGID=${KAGID_RELEASE:-$KT_TOP/bin/kagid}
+kt_init
+KT_METHODS="tls, peap, ttls" kt_config "" "    session_timeout = 2
+    dup_cache_time = 2
+    max_sessions = 16384
+    max_sessions_per_client = 16384"
+kt_start
+
+rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$KT_PID/status"; }
+flood() {
+	python3 "$KT_TOP/bench/halfopen.py" --port "$KT_PORT" --secret "$KT_SECRET" --pid "$KT_PID" \
+		--count 4000 2>&1 | tail -n 1
+}
+# settle: wait (bounded) until two readings 1 s apart are equal and expiry has run
+settle() {
+	local a b i
+	sleep 4
+	a=$(rss)
+	for i in 1 2 3 4 5; do
+		sleep 1
+		b=$(rss)
+		[ "$a" = "$b" ] && break
+		a=$b
+	done
+	echo "$b"
+}
+
+sleep 1
+idle=$(rss)
+out=$(flood)
+flooded=$(rss)
+echo "# idle ${idle} kB; after 4000 half-open conversations ${flooded} kB; halfopen.py: $out"
+per=$(printf '%s' "$out" | python3 -c 'import json,sys; j=json.loads(sys.stdin.read()); print(j["kb_per_session"] if j["sessions"] == 4000 else -1)' 2>/dev/null)
+if [ -n "$per" ] && python3 -c "import sys; sys.exit(0 if 0 <= $per <= 16 else 1)"; then
+	kt_ok memory-per-halfopen-conversation
+else
+	kt_fail memory-per-halfopen-conversation "${per:-?} kB per conversation (want <= 16, all 4000 answered): $out"
+fi
+if [ $((flooded - idle)) -lt 2048 ]; then
+	kt_fail memory-flood-measured "the flood grew RSS by only $((flooded - idle)) kB: nothing to measure"
+fi
+
+after=$(settle)
+echo "# after expiry ${after} kB"
+if [ "$after" -le $((idle + 2048)) ]; then kt_ok memory-returns-after-expiry
+else kt_fail memory-returns-after-expiry "RSS ${after} kB after expiry, idle was ${idle} kB"; fi
+
+flood >/dev/null
+after2=$(settle)
+echo "# after a second flood and expiry ${after2} kB"
+if [ "$after2" -le $((idle + 2048)) ]; then kt_ok memory-second-flood
+else kt_fail memory-second-flood "RSS ${after2} kB after the second flood expired, idle was ${idle} kB"; fi
+
+abandoned=$(grep -c '"result":"abandoned"' "$KT_DIR/auth.log")
+if [ "$abandoned" -ge 7000 ]; then kt_ok memory-expiry-logged
+else kt_fail memory-expiry-logged "$abandoned abandoned lines for 8000 half-open conversations"; fi
+
+kt_stop
+[ "$KT_FAILS" -eq 0 ]
