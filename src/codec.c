@@ -12,7 +12,9 @@
 #include <freeradius/libradius.h>
 #include <freeradius/md5.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <pthread.h>
@@ -94,8 +96,66 @@ codec_free(void)
 	codec_ready = false;
 }
 
+/* A reusable HMAC-MD5: the MAC fetched and the context made once, keyed per packet. */
+struct codec_mac {
+	EVP_MAC *mac;
+	EVP_MAC_CTX *ctx;
+};
+
+static int
+mac_free(struct codec_mac *m)
+{
+	EVP_MAC_CTX_free(m->ctx);
+	EVP_MAC_free(m->mac);
+	return 0;
+}
+
+struct codec_mac *
+codec_mac_new(TALLOC_CTX *ctx)
+{
+	struct codec_mac *m = talloc_zero(ctx, struct codec_mac);
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"MD5", 0),
+		OSSL_PARAM_construct_end(),
+	};
+
+	if (!m)
+		return NULL;
+	talloc_set_destructor(m, mac_free);
+	m->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	m->ctx = m->mac ? EVP_MAC_CTX_new(m->mac) : NULL;
+	if (!m->ctx || EVP_MAC_CTX_set_params(m->ctx, params) != 1) {
+		ERR_clear_error();
+		talloc_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+/* HMAC-MD5 (RFC 2104), with the reusable context if there is one. */
+static void
+hmac_md5(struct codec_mac *m, uint8_t digest[16], const uint8_t *data, size_t len,
+	 const char *secret)
+{
+	size_t klen = strlen(secret), out = 0;
+
+	if (m && EVP_MAC_init(m->ctx, (const unsigned char *)secret, klen, NULL) == 1 &&
+	    EVP_MAC_update(m->ctx, data, len) == 1 && EVP_MAC_final(m->ctx, digest, &out, 16) == 1 &&
+	    out == 16)
+		return;
+	ERR_clear_error();
+	fr_hmac_md5(digest, data, len, (const uint8_t *)secret, klen);
+}
+
 enum codec_raw_result
 codec_check_raw(const uint8_t *buf, size_t len, const char *secret, size_t *pkt_len)
+{
+	return codec_check_raw_mac(buf, len, secret, pkt_len, NULL);
+}
+
+enum codec_raw_result
+codec_check_raw_mac(const uint8_t *buf, size_t len, const char *secret, size_t *pkt_len,
+		    struct codec_mac *mac)
 {
 	uint8_t copy[CODEC_MAX_PACKET];
 	uint8_t digest[16];
@@ -131,7 +191,7 @@ codec_check_raw(const uint8_t *buf, size_t len, const char *secret, size_t *pkt_
 
 	memcpy(copy, buf, plen);
 	memset(copy + ma_off + 2, 0, 16);
-	fr_hmac_md5(digest, copy, plen, (const uint8_t *)secret, strlen(secret));
+	hmac_md5(mac, digest, copy, plen, secret);
 	if (CRYPTO_memcmp(digest, buf + ma_off + 2, 16) != 0)
 		return CODEC_RAW_BAD_MA;
 	if (pkt_len)

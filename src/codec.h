@@ -64,6 +64,15 @@ void codec_free(void);
 enum codec_raw_result codec_check_raw(const uint8_t *buf, size_t len, const char *secret,
 				      size_t *pkt_len);
 
+/*
+ * codec_check_raw_mac - the same with a reusable HMAC context (one per thread: it is not
+ * shared), which saves OpenSSL's per-call algorithm lookups; NULL works like codec_check_raw.
+ */
+struct codec_mac;
+struct codec_mac *codec_mac_new(TALLOC_CTX *ctx);
+enum codec_raw_result codec_check_raw_mac(const uint8_t *buf, size_t len, const char *secret,
+					  size_t *pkt_len, struct codec_mac *mac);
+
 struct codec_request;
 struct codec_reply;
 struct codec_pairs;

@@ -277,6 +277,46 @@ test_raw_ok(void **state)
 	assert_string_equal(codec_raw_result_str(CODEC_RAW_OK), "ok");
 }
 
+/*
+ * The reusable HMAC context gives the same verdicts as the one-shot path, packet after packet
+ * and secret after secret (each check re-keys it: nothing of one packet's key or data leaks into
+ * the next).
+ */
+static void
+test_raw_mac_reuse(void **state)
+{
+	struct codec_mac *mac = codec_mac_new(*state);
+	static const char *const secrets[] = {SECRET, "another-secret-0123456789", "x", SECRET};
+	struct pkt p;
+	size_t plen = 0;
+	unsigned i, k;
+
+	assert_non_null(mac);
+	for (i = 0; i < 4; i++) {
+		for (k = 0; k < 3; k++) {
+			pkt_init(&p, CODEC_ACCESS_REQUEST, (uint8_t)(i * 3 + k));
+			pkt_ma(&p);
+			pkt_attr_str(&p, 1, k ? "bob" : "alice@example.org");
+			pkt_sign(&p, secrets[i]);
+			assert_int_equal(codec_check_raw_mac(p.b, p.len, secrets[i], &plen, mac),
+					 CODEC_RAW_OK);
+			assert_int_equal(codec_check_raw(p.b, p.len, secrets[i], &plen), CODEC_RAW_OK);
+			/* the wrong secret, then one flipped bit */
+			assert_int_equal(codec_check_raw_mac(p.b, p.len, secrets[(i + 1) % 3], &plen,
+							     mac),
+					 CODEC_RAW_BAD_MA);
+			p.b[p.len - 1] ^= 1;
+			assert_int_equal(codec_check_raw_mac(p.b, p.len, secrets[i], &plen, mac),
+					 CODEC_RAW_BAD_MA);
+			p.b[p.len - 1] ^= 1;
+			assert_int_equal(codec_check_raw_mac(p.b, p.len, secrets[i], &plen, mac),
+					 CODEC_RAW_OK);
+		}
+	}
+	/* NULL: the one-shot path */
+	assert_int_equal(codec_check_raw_mac(p.b, p.len, SECRET, &plen, NULL), CODEC_RAW_OK);
+}
+
 static void
 test_raw_no_ma(void **state)
 {
@@ -1086,6 +1126,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_raw_ok),
+		cmocka_unit_test_setup_teardown(test_raw_mac_reuse, test_setup, test_teardown),
 		cmocka_unit_test(test_raw_no_ma),
 		cmocka_unit_test(test_raw_bad_ma),
 		cmocka_unit_test(test_raw_malformed_length),
