@@ -10,8 +10,9 @@
  * once-a-second expiry. A conversation is worked on by one thread at a time (session_claim),
  * and the duplicate cache marks a request pending while it is being answered, so a
  * retransmission is never worked on twice. The RADIUS codec, the session table, the duplicate
- * cache, the TLS session cache and the authentication log each have their own lock. Each
- * request holds a reference to the configuration generation it started on.
+ * cache, the TLS session cache and the authentication log each have their own lock. A worker
+ * holds a reference to the configuration generation it last saw (renewed after a reload) for
+ * the requests it works on; a conversation holds its own for as long as it lasts.
  */
 #include "server.h"
 
@@ -56,7 +57,7 @@ enum drop_kind {
 
 /* A received request on its way through a worker: the datagram and where it came from. */
 struct job {
-	struct conf *conf;	 /* reference: the generation cl belongs to */
+	struct conf *conf;	 /* the generation cl belongs to (the worker's reference) */
 	const struct client *cl; /* the RADIUS client it came from */
 	int fd;			 /* the socket it came in on (the reply goes out there) */
 	const struct sockaddr *from;
