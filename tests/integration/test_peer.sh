@@ -27,8 +27,6 @@ mkdir -p "$KT_DIR/out"
 kt_config
 kt_start
 
-auth_lines() { wc -l <"$KT_DIR/auth.log"; }
-
 # peer NAME ARGS...: run eap_peer.py against kagid, output in $KT_DIR/out/NAME.out
 peer() {
 	local name=$1
@@ -46,60 +44,25 @@ peer_summary() {
 		tr '\n' '|' | cut -c1-500
 }
 
-# json_check LINE KEY=VALUE ...: check auth log line LINE (1-based). Prints why not.
-json_check() {
-	python3 - "$KT_DIR/auth.log" "$@" <<'PY'
-import json, sys
-path, n = sys.argv[1], int(sys.argv[2])
-lines = open(path, encoding="utf-8", errors="replace").read().splitlines()
-if n < 1 or len(lines) < n:
-    print(f"auth log has {len(lines)} lines, wanted line {n}")
-    sys.exit(1)
-try:
-    o = json.loads(lines[n - 1])
-except ValueError as e:
-    print(f"auth log line {n} is not JSON ({e}): {lines[n-1][:200]}")
-    sys.exit(1)
-errs = []
-for spec in sys.argv[3:]:
-    k, v = spec.split("=", 1)
-    want = {"true": True, "false": False}.get(v, v)
-    got = o.get(k, "<missing>")
-    if got != want:
-        errs.append(f"{k}={got!r} (want {want!r})")
-if errs:
-    print("; ".join(errs) + " | line: " + lines[n - 1][:300])
-    sys.exit(1)
-PY
-}
-
 # expect NAME NLINES PEER_ARGS... -- LINE_SPEC...: run the peer, which must exit 0, then the auth
-# log must have grown by NLINES lines; each LINE_SPEC is "I:KEY=VALUE,KEY=VALUE" for new line I.
+# log must have grown by exactly NLINES lines; each LINE_SPEC is "I:KEY=VALUE,KEY=VALUE" for new
+# line I (kt_auth_expect).
 expect() {
-	local name=$1 nl=$2 base rc why spec i kv
+	local name=$1 nl=$2 base rc why
 	shift 2
 	local args=()
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do args+=("$1"); shift; done
 	shift
-	base=$(auth_lines)
+	base=$(kt_auth_lines)
 	peer "$name" "${args[@]}"
 	rc=$?
-	kt_wait_auth_lines $((base + nl))
 	if [ $rc -ne 0 ]; then
+		kt_wait_auth_lines $((base + nl))
 		kt_fail "$name" "eap_peer.py exit $rc: $(peer_summary "$name")"
 		return 1
 	fi
-	for spec in "$@"; do
-		i=${spec%%:*}
-		IFS=, read -r -a kv <<<"${spec#*:}"
-		if ! why=$(json_check $((base + i)) "${kv[@]}"); then
-			kt_fail "$name" "auth log line $i: $why"
-			return 1
-		fi
-	done
-	sleep 0.1
-	if [ "$(auth_lines)" -ne $((base + nl)) ]; then
-		kt_fail "$name" "auth log: $(($(auth_lines) - base)) new lines, want $nl"
+	if ! why=$(kt_auth_expect "$base" "$nl" "$@"); then
+		kt_fail "$name" "$why"
 		return 1
 	fi
 	kt_ok "$name"
@@ -164,7 +127,7 @@ done
 revoke_resume() {
 	local name=$1 tv=$2 who=$3 base rc why ppid i pf=$KT_DIR/$1.pause
 	rm -f "$pf" "$pf.waiting"
-	base=$(auth_lines)
+	base=$(kt_auth_lines)
 	timeout 60 python3 "$PEER" --port "$KT_PORT" --secret "$KT_SECRET" --ca "$PKI/ca.pem" \
 		--tls "$tv" --cert "$PKI/$who.pem" --key "$PKI/$who.key" --identity "$who@example.org" \
 		--count 2 --expect accept,reject --pause-file "$pf" >"$KT_DIR/out/$name.out" 2>&1 &
@@ -190,11 +153,11 @@ revoke_resume() {
 	wait "$ppid"
 	rc=$?
 	kt_wait_auth_lines $((base + 2))
-	if ! why=$(json_check $((base + 1)) result=accept reason=ok resumed=false identity="$who@example.org"); then
+	if ! why=$(kt_json_check $((base + 1)) result=accept reason=ok resumed=false identity="$who@example.org"); then
 		kt_fail "$name" "first authentication: $why"
 		return 1
 	fi
-	if ! why=$(json_check $((base + 2)) result=reject reason=revoked resumed=true identity="$who@example.org"); then
+	if ! why=$(kt_json_check $((base + 2)) result=reject reason=revoked resumed=true identity="$who@example.org"); then
 		kt_fail "$name" "resumption after revocation: $why"
 		return 1
 	fi

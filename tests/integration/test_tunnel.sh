@@ -43,11 +43,9 @@
 
 . "$(dirname "$0")/lib.sh"
 
-command -v eapol_test >/dev/null || { echo "not ok eapol_test - eapol_test not installed (Debian: eapoltest)"; exit 1; }
-
+kt_need_eapol_test
 kt_init
 PKI=$KT_DIR/pki
-T=10 # eapol_test timeout (s)
 mkdir -p "$KT_DIR/out" "$KT_DIR/logs"
 ANON=anonymous@example.org
 export KT_METHODS="tls, peap, ttls"
@@ -127,87 +125,14 @@ m_inner() {
 	esac
 }
 
-# peer_conf NAME METHOD USER PASSWORD TLS [PHASE1_EXTRA]: write $KT_DIR/NAME.conf (TLS 12 or 13)
+# peer_conf NAME METHOD USER PASSWORD TLS [PHASE1_EXTRA]: write $KT_DIR/NAME.conf (TLS 12 or
+# 13; with 13 the peer offers TLS 1.3 without refusing older versions, and the checks see that
+# kagid picks it)
 peer_conf() {
-	local name=$1 m=$2 user=$3 pw=$4 tls=$5 extra=${6:-} p1
-	case $tls in
-	12) p1="tls_disable_tlsv1_3=1" ;;
-	13) p1="tls_disable_tlsv1_3=0" ;;
-	esac
-	[ -n "$extra" ] && p1="$p1 $extra"
-	cat >"$KT_DIR/$name.conf" <<EOF
-network={
-    key_mgmt=WPA-EAP
-    eap=$(m_eap "$m")
-    identity="$user"
-    anonymous_identity="$ANON"
-    password="$pw"
-    ca_cert="$PKI/ca.pem"
-    domain_match="radius.kagi.test"
-    phase1="$p1"
-    phase2="$(m_phase2 "$m")"
-}
-EOF
-}
-
-# run_eap NAME PORT [ARGS...]: eapol_test with $KT_DIR/NAME.conf, output out/NAME.out
-run_eap() {
-	local name=$1 port=$2
-	shift 2
-	eapol_test -c "$KT_DIR/$name.conf" -a 127.0.0.1 -p "$port" -s "$KT_SECRET" -t "$T" "$@" \
-		>"$KT_DIR/out/$name.out" 2>&1
-}
-
-eap_summary() {
-	grep -E "Access-Reject|Access-Accept|CTRL-EVENT-EAP-(FAILURE|SUCCESS)|alert|TLS: |timed out|MPPE keys|^SUCCESS|^FAILURE|EAP-PEAP: |EAP-TTLS: .*(fail|Fail|invalid|Invalid)" \
-		"$KT_DIR/out/$1.out" | grep -v hexdump | tail -n 8 | tr '\n' '|' | cut -c1-500
-}
-
-# json_check LINE KEY=VALUE|KEY~SUBSTRING|KEY! ...: check line LINE of the auth log (KEY! = the
-# key is absent or null). Prints why not.
-json_check() {
-	python3 - "$KT_DIR/auth.log" "$@" <<'PY'
-import json, sys
-path, n = sys.argv[1], int(sys.argv[2])
-lines = open(path, encoding="utf-8", errors="replace").read().splitlines()
-if n < 1 or len(lines) < n:
-    print(f"auth log has {len(lines)} lines, wanted line {n}")
-    sys.exit(1)
-try:
-    o = json.loads(lines[n - 1])
-except ValueError as e:
-    print(f"auth log line {n} is not JSON ({e}): {lines[n-1][:200]}")
-    sys.exit(1)
-errs = []
-for spec in sys.argv[3:]:
-    if spec.endswith("!"):
-        if o.get(spec[:-1]) is not None:
-            errs.append(f"{spec[:-1]}={o.get(spec[:-1])!r} (want none)")
-        continue
-    if "~" in spec and ("=" not in spec or spec.index("~") < spec.index("=")):
-        k, v = spec.split("~", 1)
-        got = o.get(k)
-        if not isinstance(got, str) or v not in got:
-            errs.append(f"{k}={got!r} (want it to contain {v!r})")
-        continue
-    k, v = spec.split("=", 1)
-    want = {"true": True, "false": False}.get(v, v)
-    got = o.get(k, "<missing>")
-    if got != want:
-        errs.append(f"{k}={got!r} (want {want!r})")
-if errs:
-    print("; ".join(errs) + " | line: " + lines[n - 1][:400])
-    sys.exit(1)
-PY
-}
-
-auth_lines() { wc -l <"$KT_DIR/auth.log"; }
-
-# resumed_flags NAME: one 0/1 per conversation: did "resumed=1" appear in it
-resumed_flags() {
-	awk '/CTRL-EVENT-EAP-STARTED/ { if (n) printf "%d ", r; n++; r = 0 }
-	     /OpenSSL: Handshake finished - resumed=1/ { r = 1 }
-	     END { if (n) printf "%d", r }' "$KT_DIR/out/$1.out"
+	local name=$1 m=$2 user=$3 pw=$4 tls=$5 extra=${6:-}
+	[ "$tls" = 13 ] && tls=any
+	kt_eapol_conf "$name" "$(m_eap "$m")" "$user" "$(kt_eapol_phase1 "$tls" "$extra")" \
+		"anonymous_identity=\"$ANON\"" "password=\"$pw\"" "phase2=\"$(m_phase2 "$m")\""
 }
 
 # attrs_summary NAME: one line per Access-Accept in the eapol_test output: its attributes
@@ -239,36 +164,18 @@ PY
 }
 
 # expect_accept NAME METHOD USER PASSWORD TLS NAUTH ATTRS [PHASE1_EXTRA [eapol_test ARGS...]]
-#   NAUTH conversations (-r NAUTH-1 is added), all accepted with MPPE keys; the 2nd and later
-#   ones resumed (fast reconnect: inner_method "resumed"); every Accept carries ATTRS.
+#   NAUTH conversations, all accepted with MPPE keys; the 2nd and later ones resumed (fast
+#   reconnect: inner_method "resumed"); every Accept carries ATTRS.
 expect_accept() {
 	local name=$1 m=$2 user=$3 pw=$4 tls=$5 nauth=$6 attrs=$7 extra=${8:-}
 	shift 8 2>/dev/null || shift $#
-	local ver=TLSv1.${tls#1} base rc why i want_res flags res inner got
+	local ver=TLSv1.${tls#1} spec why got
 	peer_conf "$name" "$m" "$user" "$pw" "$tls" "$extra"
-	base=$(auth_lines)
-	run_eap "$name" "$KT_PORT" -r $((nauth - 1)) "$@"
-	rc=$?
-	local out=$KT_DIR/out/$name.out
-	if [ $rc -ne 0 ] || [ "$(tail -n 1 "$out")" != SUCCESS ]; then
-		kt_fail "$name" "eapol_test exit $rc: $(eap_summary "$name")"
-		kt_wait_auth_lines $((base + nauth))
-		return 1
-	fi
-	if ! grep -qx "MPPE keys OK: $nauth  mismatch: 0" "$out"; then
-		kt_fail "$name" "MPPE keys: $(grep 'MPPE keys' "$out")"
-		return 1
-	fi
-	if [ "$(grep -c "SSL: Using TLS version $ver" "$out")" -lt 1 ] ||
-		grep "SSL: Using TLS version" "$out" | grep -qv "$ver"; then
-		kt_fail "$name" "TLS version: $(grep 'SSL: Using TLS version' "$out" | sort | uniq -c | tr '\n' ' ')"
-		return 1
-	fi
-	flags=$(resumed_flags "$name")
-	want_res=0
-	for i in $(seq 2 "$nauth"); do want_res="$want_res 1"; done
-	if [ "$flags" != "$want_res" ]; then
-		kt_fail "$name" "resumed per conversation (eapol_test): got '$flags', want '$want_res'"
+	spec="result=accept,reason=ok,client=test,nas=127.0.0.1,method=$(m_eap "$m"),identity=$user"
+	spec+=",outer_identity=$ANON,tls_version=$ver,cert_subject!"
+	if ! why=$(kt_eapol_accepts "$name" "$name" "$nauth" "$ver" yes \
+		"$spec,inner_method=$(m_inner "$m"),resumed=false" "$spec,inner_method=resumed,resumed=true" "$@"); then
+		kt_fail "$name" "$why"
 		return 1
 	fi
 	got=$(attrs_summary "$name")
@@ -277,74 +184,28 @@ expect_accept() {
 		kt_fail "$name" "Accept attributes: got [$(printf '%s' "$got" | tr '\n' '|')], want $nauth x [$attrs]"
 		return 1
 	fi
-	if ! kt_wait_auth_lines $((base + nauth)); then
-		kt_fail "$name" "auth log: $(($(auth_lines) - base)) new lines, want $nauth"
-		return 1
-	fi
-	for i in $(seq 1 "$nauth"); do
-		res=false inner=$(m_inner "$m")
-		[ "$i" -gt 1 ] && res=true inner=resumed
-		if ! why=$(json_check $((base + i)) result=accept reason=ok client=test nas=127.0.0.1 \
-			method="$(m_eap "$m")" identity="$user" outer_identity="$ANON" \
-			inner_method="$inner" tls_version="$ver" resumed=$res cert_subject!); then
-			kt_fail "$name" "auth log line $i: $why"
-			return 1
-		fi
-	done
-	sleep 0.05
-	if [ "$(auth_lines)" -ne $((base + nauth)) ]; then
-		kt_fail "$name" "auth log: $(($(auth_lines) - base)) new lines, want $nauth"
-		return 1
-	fi
 	kt_ok "$name"
 }
 
 # expect_reject NAME METHOD USER PASSWORD TLS REASON [PHASE1_EXTRA]: one conversation, an
-# Access-Reject, and one auth log line: reject with reason REASON (or ~SUBSTRING)
+# Access-Reject and no Access-Accept, and one auth log line: reject with reason REASON (or
+# ~SUBSTRING)
 expect_reject() {
 	local name=$1 m=$2 user=$3 pw=$4 tls=$5 reason=$6 extra=${7:-}
-	local ver=TLSv1.${tls#1} base rc why rspec
+	local spec why
 	peer_conf "$name" "$m" "$user" "$pw" "$tls" "$extra"
-	base=$(auth_lines)
-	run_eap "$name" "$KT_PORT"
-	rc=$?
-	local out=$KT_DIR/out/$name.out
-	if [ $rc -eq 0 ] || grep -qx SUCCESS "$out" || grep -q "code=2 (Access-Accept)" "$out"; then
-		kt_fail "$name" "eapol_test succeeded (exit $rc): must be rejected"
-		kt_wait_auth_lines $((base + 1))
-		return 1
-	fi
-	if ! grep -q "code=3 (Access-Reject)" "$out"; then
-		kt_fail "$name" "no Access-Reject received: $(eap_summary "$name")"
-		kt_wait_auth_lines $((base + 1))
-		return 1
-	fi
-	if ! kt_wait_auth_lines $((base + 1)); then
-		kt_fail "$name" "no auth log line"
-		return 1
-	fi
-	case $reason in ~*) rspec="reason$reason" ;; *) rspec="reason=$reason" ;; esac
-	if ! why=$(json_check $((base + 1)) result=reject "$rspec" client=test \
-		method="$(m_eap "$m")" inner_method="$(m_inner "$m")" identity="$user" \
-		outer_identity="$ANON" tls_version="$ver" resumed=false); then
+	case $reason in ~*) spec="result=reject,reason$reason" ;; *) spec="result=reject,reason=$reason" ;; esac
+	spec+=",client=test,method=$(m_eap "$m"),inner_method=$(m_inner "$m"),identity=$user"
+	spec+=",outer_identity=$ANON,tls_version=TLSv1.${tls#1},resumed=false"
+	if ! why=$(kt_eapol_rejects "$name" "$name" "$spec"); then
 		kt_fail "$name" "$why"
 		return 1
 	fi
-	sleep 0.05
-	if [ "$(auth_lines)" -ne $((base + 1)) ]; then
-		kt_fail "$name" "auth log: $(($(auth_lines) - base)) new lines, want 1"
+	if grep -q "code=2 (Access-Accept)" "$KT_DIR/out/$name.out"; then
+		kt_fail "$name" "an Access-Accept received: must be rejected"
 		return 1
 	fi
 	kt_ok "$name"
-}
-
-# stop_instance TAG: stop kagid (lib checks its exit status and the sanitizers), keep its logs
-stop_instance() {
-	kt_stop
-	local f
-	for f in auth.log kagid.log kagid.out; do
-		cp "$KT_DIR/$f" "$KT_DIR/logs/$1.$f" 2>/dev/null
-	done
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -397,8 +258,8 @@ done
 failed_then_reauth() {
 	local name=$1 m=$2 v=$3 base rc n i why
 	peer_conf "$name" "$m" alice "$WRONG_PW" "$v"
-	base=$(auth_lines)
-	run_eap "$name" "$KT_PORT" -r 1
+	base=$(kt_auth_lines)
+	kt_eapol_test "$name" "$name" "$KT_PORT" -r 1
 	rc=$?
 	local out=$KT_DIR/out/$name.out
 	n=$(grep -c "CTRL-EVENT-EAP-STARTED" "$out")
@@ -406,19 +267,19 @@ failed_then_reauth() {
 	sleep 0.05
 	if [ $rc -eq 0 ] || grep -q "code=2 (Access-Accept)" "$out" ||
 		[ "$(grep -c 'code=3 (Access-Reject)' "$out")" -ne "$n" ] || [ "$n" -lt 1 ]; then
-		kt_fail "$name" "want only Access-Rejects (exit $rc, $n conversations): $(eap_summary "$name")"
+		kt_fail "$name" "want only Access-Rejects (exit $rc, $n conversations): $(kt_eapol_summary "$name")"
 		return 1
 	fi
 	if grep -q "Handshake finished - resumed=1" "$out"; then
-		kt_fail "$name" "a conversation was resumed: $(resumed_flags "$name")"
+		kt_fail "$name" "a conversation was resumed: $(kt_eapol_resumed_flags "$name")"
 		return 1
 	fi
-	if [ "$(auth_lines)" -ne $((base + n)) ]; then
-		kt_fail "$name" "auth log: $(($(auth_lines) - base)) new lines for $n conversations"
+	if [ "$(kt_auth_lines)" -ne $((base + n)) ]; then
+		kt_fail "$name" "auth log: $(($(kt_auth_lines) - base)) new lines for $n conversations"
 		return 1
 	fi
 	for i in $(seq 1 "$n"); do
-		if ! why=$(json_check $((base + i)) result=reject reason="wrong password" \
+		if ! why=$(kt_json_check $((base + i)) result=reject reason="wrong password" \
 			identity=alice resumed=false); then
 			kt_fail "$name" "auth log line $i: $why"
 			return 1
@@ -441,30 +302,30 @@ peer_run() {
 for v in 12 13; do
 	tls=1.${v#1}
 	# control: a success first, its session is resumed (so the peer does offer sessions)
-	base=$(auth_lines)
+	base=$(kt_auth_lines)
 	if peer_run "resume-control-tls$v" "$tls" "$ALICE_PW,$WRONG_PW" accept,accept no,yes &&
 		kt_wait_auth_lines $((base + 2)) &&
-		why=$(json_check $((base + 2)) result=accept identity=alice inner_method=resumed resumed=true); then
+		why=$(kt_json_check $((base + 2)) result=accept identity=alice inner_method=resumed resumed=true); then
 		kt_ok "resume-control-tls$v"
 	else
 		kt_fail "resume-control-tls$v" "$(grep -E 'auth [0-9]|RESULT|Error|error' "$KT_DIR/out/resume-control-tls$v.out" | tr '\n' '|') ${why:-}"
 	fi
 	# a rejected login, then its session offered with the right password: a full handshake
 	# (not resumed) and an inner authentication that succeeds
-	base=$(auth_lines)
+	base=$(kt_auth_lines)
 	if peer_run "failed-then-resume-tls$v" "$tls" "$WRONG_PW,$ALICE_PW" reject,accept no,no &&
 		kt_wait_auth_lines $((base + 2)) &&
-		why=$(json_check $((base + 1)) result=reject reason="wrong password" resumed=false) &&
-		why=$(json_check $((base + 2)) result=accept inner_method=PAP resumed=false); then
+		why=$(kt_json_check $((base + 1)) result=reject reason="wrong password" resumed=false) &&
+		why=$(kt_json_check $((base + 2)) result=accept inner_method=PAP resumed=false); then
 		kt_ok "failed-then-resume-tls$v"
 	else
 		kt_fail "failed-then-resume-tls$v" "$(grep -E 'auth [0-9]|RESULT|Error|error' "$KT_DIR/out/failed-then-resume-tls$v.out" | tr '\n' '|') ${why:-}"
 	fi
 	# and with the wrong password again: rejected, not resumed
-	base=$(auth_lines)
+	base=$(kt_auth_lines)
 	if peer_run "failed-then-resume-wrong-tls$v" "$tls" "$WRONG_PW" reject,reject no,no &&
 		kt_wait_auth_lines $((base + 2)) &&
-		why=$(json_check $((base + 2)) result=reject reason="wrong password" resumed=false); then
+		why=$(kt_json_check $((base + 2)) result=reject reason="wrong password" resumed=false); then
 		kt_ok "failed-then-resume-wrong-tls$v"
 	else
 		kt_fail "failed-then-resume-wrong-tls$v" "$(grep -E 'auth [0-9]|RESULT|Error|error' "$KT_DIR/out/failed-then-resume-wrong-tls$v.out" | tr '\n' '|') ${why:-}"
@@ -497,41 +358,34 @@ EOF
 # of its session must be refused with "user disabled"
 hup_disable() {
 	local name=$1 m=$2 v=$3 user=$4 ver=TLSv1.${3#1}
-	local pf=$KT_DIR/$name.port mark=$KT_DIR/$name.hook rpid base rc why i
-	rm -f "$pf" "$mark"
+	local base rc why out=$KT_DIR/out/$1.out
 	peer_conf "$name" "$m" "$user" "$HUP_PW" "$v"
-	KAGID_PID=$KT_PID python3 "$KT_TOP/tests/integration/hookrelay.py" "$KT_PORT" 2 0 "$pf" "$mark" \
-		bash "$KT_DIR/disable_hook.sh" $DISABLED "$user" &
-	rpid=$!
-	for i in $(seq 1 100); do [ -s "$pf" ] && break; sleep 0.02; done
-	base=$(auth_lines)
-	run_eap "$name" "$(cat "$pf")" -r 1
+	base=$(kt_auth_lines)
+	# shellcheck disable=SC2086 # DISABLED: one word a user
+	kt_eapol_relayed "$name" "$name" 0 bash "$KT_DIR/disable_hook.sh" $DISABLED "$user"
 	rc=$?
-	kill "$rpid" 2>/dev/null
-	wait "$rpid" 2>/dev/null
 	DISABLED="$DISABLED $user"
-	local out=$KT_DIR/out/$name.out
-	if [ ! -s "$mark" ] || ! head -n 1 "$mark" | grep -qx "rc=0"; then
-		kt_fail "$name" "disabling the user between the two conversations failed: $(tr '\n' ' ' <"$mark" 2>/dev/null)"
+	if ! why=$(kt_eapol_hook_ran "$name"); then
+		kt_fail "$name" "disabling the user between the two conversations failed: $why"
 		return 1
 	fi
 	kt_wait_auth_lines $((base + 2))
-	if ! why=$(json_check $((base + 1)) result=accept identity="$user" tls_version="$ver" \
+	if ! why=$(kt_json_check $((base + 1)) result=accept identity="$user" tls_version="$ver" \
 		resumed=false inner_method="$(m_inner "$m")"); then
 		kt_fail "$name" "first conversation: $why"
 		return 1
 	fi
 	if [ $rc -eq 0 ] || [ "$(grep -c 'code=3 (Access-Reject)' "$out")" -ne 1 ] ||
 		[ "$(grep -c 'code=2 (Access-Accept)' "$out")" -ne 1 ]; then
-		kt_fail "$name" "second conversation not rejected (eapol_test exit $rc): $(eap_summary "$name")"
+		kt_fail "$name" "second conversation not rejected (eapol_test exit $rc): $(kt_eapol_summary "$name")"
 		return 1
 	fi
 	# the peer did offer the session and kagid did resume it, then refused the user
-	if [ "$(resumed_flags "$name")" != "0 1" ]; then
-		kt_fail "$name" "resumed per conversation (eapol_test): '$(resumed_flags "$name")', want '0 1'"
+	if [ "$(kt_eapol_resumed_flags "$name")" != "0 1" ]; then
+		kt_fail "$name" "resumed per conversation (eapol_test): '$(kt_eapol_resumed_flags "$name")', want '0 1'"
 		return 1
 	fi
-	if ! why=$(json_check $((base + 2)) result=reject reason="user disabled" identity="$user" \
+	if ! why=$(kt_json_check $((base + 2)) result=reject reason="user disabled" identity="$user" \
 		outer_identity="$ANON" method="$(m_eap "$m")" tls_version="$ver" resumed=true); then
 		kt_fail "$name" "second conversation: $why"
 		return 1
@@ -553,7 +407,7 @@ expect_reject reject-after-hup-disabled ttls-pap hup4 "$HUP_PW" 12 "user disable
 refused_resume_reused() {
 	local name=$1 v=$2 user=$3 pp base i why
 	local pause=$KT_DIR/$name.pause
-	base=$(auth_lines)
+	base=$(kt_auth_lines)
 	python3 "$KT_TOP/tests/integration/ttls_pap_peer.py" --port "$KT_PORT" \
 		--secret "$KT_SECRET" --ca "$PKI/ca.pem" --user "$user" --password "$HUP_PW" \
 		--tls "1.${v#1}" --count 4 --reuse-first --pause-file "$pause" \
@@ -572,12 +426,12 @@ refused_resume_reused() {
 		kt_fail "$name" "$(grep -E 'auth [0-9]|RESULT' "$KT_DIR/out/$name.out" | tr '\n' '|')"
 		return 1
 	fi
-	if ! why=$(json_check $((base + 2)) result=reject reason="user disabled" resumed=true); then
+	if ! why=$(kt_json_check $((base + 2)) result=reject reason="user disabled" resumed=true); then
 		kt_fail "$name" "conversation 2: $why"
 		return 1
 	fi
 	for i in 3 4; do
-		if ! why=$(json_check $((base + i)) result=reject reason="user disabled" identity="$user"); then
+		if ! why=$(kt_json_check $((base + i)) result=reject reason="user disabled" identity="$user"); then
 			kt_fail "$name" "conversation $i: $why"
 			return 1
 		fi
@@ -587,7 +441,7 @@ refused_resume_reused() {
 refused_resume_reused refused-resume-reused-tls12 12 hup5
 refused_resume_reused refused-resume-reused-tls13 13 hup6
 
-stop_instance main
+kt_stop_save main
 
 # ---------------------------------------------------------------------------------------------
 # 2. peap_require_crypto_binding = yes
@@ -600,7 +454,7 @@ expect_reject cbreq-cb0-tls13 peap-gtc alice "$ALICE_PW" 13 "~Crypto-Binding" "c
 expect_accept cbreq-cb1-tls13 peap-mschapv2 alice "$ALICE_PW" 13 2 "$ALICE_ATTRS" "crypto_binding=1"
 expect_accept cbreq-cb2-tls12 peap-gtc bob "$BOB_PW" 12 2 "$BOB_ATTRS" "crypto_binding=2"
 expect_accept cbreq-ttls-unaffected ttls-mschapv2 alice "$ALICE_PW" 13 2 "$ALICE_ATTRS"
-stop_instance cbreq
+kt_stop_save cbreq
 
 # ---------------------------------------------------------------------------------------------
 # 3. No secrets in kagid's output
