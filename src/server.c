@@ -720,14 +720,17 @@ conf_warn(void *arg, const char *text)
 	log_warn("%s", text);
 }
 
-/* Start the worker threads: -t, else the configuration's threads, else one per CPU. */
+/*
+ * Start the worker threads: -t, else the configuration's threads, else one per CPU; with -X and
+ * neither set, one, so that the trace reads one request at a time (as freeradius -X does).
+ */
 static int
 workers_start(struct server *srv)
 {
 	unsigned n = srv->threads_wanted ? srv->threads_wanted : srv->conf->limits.threads, i;
 
 	if (n == 0)
-		n = (unsigned)get_nprocs();
+		n = srv->debug ? 1 : (unsigned)get_nprocs();
 	if (n == 0)
 		n = 1;
 	if (n > CONF_MAX_THREADS)
@@ -970,7 +973,10 @@ server_run(struct server *srv)
 		close(sfd);
 		return -1;
 	}
-	log_info("%u worker thread%s", srv->n_threads, srv->n_threads == 1 ? "" : "s");
+	log_info("%u worker thread%s%s", srv->n_threads, srv->n_threads == 1 ? "" : "s",
+		 srv->debug && !srv->threads_wanted && !srv->conf->limits.threads
+			 ? " (-X: one, for a readable trace; -t N or limits { threads } for more)"
+			 : "");
 	log_info("Ready to process requests");
 
 	for (;;) {

@@ -59,6 +59,10 @@ kt_config() {
 	local tls_extra=${1:-} limits_extra=${2:-} top_extra=${3:-}
 	local srv=server
 	[ "${KT_SERVER:-rsa}" = ec ] && srv=server-ec
+	# kagid -X runs one worker unless told otherwise: the tests run two (KT_THREADS), so that
+	# every script exercises concurrent workers, unless the script sets threads itself.
+	case $limits_extra in *threads*) ;; *) limits_extra="$limits_extra
+    threads = ${KT_THREADS:-2}" ;; esac
 	KT_PORT=$(kt_free_port)
 	cat >"$KT_DIR/raddb/kagi.conf" <<CONF
 listen {
