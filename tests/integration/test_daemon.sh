@@ -98,7 +98,7 @@ fi
 
 # worker threads: out of range in kagi.conf, and bad -t values
 restore
-sed -i 's/^limits {/limits {\n    threads = 65/' "$RADDB/kagi.conf"
+sed -i '/^ *threads *=/d; s/^limits {/limits {\n    threads = 65/' "$RADDB/kagi.conf"
 check_bad check-threads-range "threads"
 restore
 bad_t=
@@ -109,7 +109,7 @@ for t in 0 65 abc -1 ""; do
 done
 if [ -z "$bad_t" ]; then kt_ok bad-thread-count
 else kt_fail bad-thread-count "not refused with exit 2 and a message:$bad_t"; fi
-if "$KAGID" -C -d "$RADDB" >"$KT_DIR/out/check-threads" 2>&1 && grep -qi "worker threads" "$KT_DIR/out/check-threads"; then
+if "$KAGID" -C -d "$RADDB" >"$KT_DIR/out/check-threads" 2>&1 && grep -qiE "worker thread" "$KT_DIR/out/check-threads"; then
 	kt_ok check-shows-threads
 else
 	kt_fail check-shows-threads "$(one_line "$KT_DIR/out/check-threads")"
