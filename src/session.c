@@ -170,17 +170,6 @@ drop_lru(struct session_table *t, struct dlist *head, size_t member_off)
 	return false;
 }
 
-static bool
-state_taken(struct session_table *t, const uint8_t *state)
-{
-	struct eap_session *s;
-
-	for (s = t->buckets[state_hash(state)]; s; s = s->hnext)
-		if (CRYPTO_memcmp(s->state, state, SESSION_STATE_LEN) == 0)
-			return true;
-	return false;
-}
-
 struct eap_session *
 session_create(struct session_table *t, const char *client, unsigned max_total,
 	       unsigned max_per_client, uint64_t now_ms)
@@ -212,7 +201,7 @@ session_create(struct session_table *t, const char *client, unsigned max_total,
 	do {
 		if (RAND_bytes(s->state, sizeof(s->state)) != 1)
 			goto fail;
-	} while (state_taken(t, s->state));
+	} while (session_find(t, s->state, sizeof(s->state)));
 	s->slot = slot;
 	h = state_hash(s->state);
 	s->hnext = t->buckets[h];

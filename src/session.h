@@ -112,7 +112,10 @@ struct eap_session *session_claim(struct session_table *t, const uint8_t *state,
 /* session_release - the thread is done with it for now: idle again, active now. */
 void session_release(struct eap_session *s, uint64_t now_ms);
 
-/* session_find - by State, or NULL. Does not touch it. Single-threaded use (tests) only. */
+/*
+ * session_find - by State, or NULL. Neither touches it nor takes the table's lock: for tests,
+ * and for the table itself under its lock.
+ */
 struct eap_session *session_find(struct session_table *t, const uint8_t *state, size_t len);
 
 /* session_touch - mark activity now (moves it to the back of the LRU orders). */

@@ -198,23 +198,27 @@ static int sess_note_idx = -1;
 static int sess_stamp_idx = -1;
 static pthread_once_t sess_note_once = PTHREAD_ONCE_INIT;
 
-/* A session duplicated by OpenSSL (TLS 1.3 ticket after a resumption) gets its own note. */
+/*
+ * A session duplicated by OpenSSL (a TLS 1.3 ticket after a resumption) gets its own copy of
+ * our data: argl is its size, 0 for a NUL-terminated string (the note).
+ */
 static int
-note_dup(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, void **from_d, int idx, long argl,
-	 void *argp)
+exdata_dup(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, void **from_d, int idx, long argl,
+	   void *argp)
 {
+	void *d = *(void **)from_d;
+
 	(void)to;
 	(void)from;
 	(void)idx;
-	(void)argl;
 	(void)argp;
-	if (*(char **)from_d)
-		*(char **)from_d = OPENSSL_strdup(*(char **)from_d);
+	if (d)
+		*(void **)from_d = argl ? OPENSSL_memdup(d, (size_t)argl) : OPENSSL_strdup(d);
 	return 1;
 }
 
 static void
-note_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+exdata_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
 {
 	(void)parent;
 	(void)ad;
@@ -224,28 +228,14 @@ note_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void 
 	OPENSSL_free(ptr);
 }
 
-/* A duplicated session (TLS 1.3 ticket after a resumption) gets its own copy of the stamp. */
-static int
-stamp_dup(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, void **from_d, int idx, long argl,
-	  void *argp)
-{
-	(void)to;
-	(void)from;
-	(void)idx;
-	(void)argl;
-	(void)argp;
-	if (*(struct verify_stamp **)from_d)
-		*(void **)from_d =
-			OPENSSL_memdup(*(struct verify_stamp **)from_d, sizeof(struct verify_stamp));
-	return 1;
-}
-
 static void
 sess_note_init(void)
 {
-	sess_note_idx = SSL_SESSION_get_ex_new_index(0, "kagi note", NULL, note_dup, note_free);
-	sess_stamp_idx =
-		SSL_SESSION_get_ex_new_index(0, "kagi verify stamp", NULL, stamp_dup, note_free);
+	sess_note_idx =
+		SSL_SESSION_get_ex_new_index(0, "kagi note", NULL, exdata_dup, exdata_free);
+	sess_stamp_idx = SSL_SESSION_get_ex_new_index((long)sizeof(struct verify_stamp),
+						      "kagi verify stamp", NULL, exdata_dup,
+						      exdata_free);
 }
 
 /* An SSL object on ctx_ssl with two memory BIOs, owned by a new talloc'd tls_conn. */
