@@ -18,7 +18,7 @@ TSAN    := -fsanitize=thread
 DEB_PKGS := build-essential clang libclang-rt-14-dev libfreeradius-dev freeradius-common libssl-dev openssl libtalloc-dev \
             libcmocka-dev libconfuse-dev libjansson-dev eapoltest python3 procps libsqlite3-dev
 
-LIB_SRCS := codec.c conf.c policy.c tls_ctx.c tls_conn.c session.c dupcache.c eap.c \
+LIB_SRCS := codec.c conf.c policy.c tls_ctx.c tls_pkey.c tls_conn.c session.c dupcache.c eap.c \
             eap_tls_common.c eap_tls_base.c eap_tls.c eap_peap.c eap_ttls.c eap_tunnel.c ttls_avp.c peap_tlv.c eap_mschapv2.c eap_gtc.c mschap.c peer.c auth_log.c log.c server.c
 LIB_OBJS      := $(LIB_SRCS:%.c=build/obj/%.o)
 LIB_OBJS_ASAN := $(LIB_SRCS:%.c=build/asan/%.o)

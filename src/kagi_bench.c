@@ -13,6 +13,7 @@
 #include "bench_mix.h"
 #include "codec.h"
 #include "peer.h"
+#include "tls_pkey.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -951,6 +952,7 @@ kagi_bench_main(int argc, char **argv)
 		ret = 2;
 		break;
 	default:
+		tls_pkey_fast_decode();
 		if (bench_prepare(b, err, sizeof(err)) < 0) {
 			fprintf(stderr, "kagi bench: %s\n", err);
 			ret = 2;

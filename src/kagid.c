@@ -5,6 +5,7 @@
 #include "log.h"
 #include "mschap.h"
 #include "server.h"
+#include "tls_pkey.h"
 
 #include <getopt.h>
 #include <openssl/ssl.h>
@@ -96,6 +97,8 @@ main(int argc, char **argv)
 		log_error("%s", err);
 		return 1;
 	}
+	if (tls_pkey_fast_decode())
+		log_debug("TLS: certificate public keys decoded directly (no OpenSSL 3.0 decoder search)");
 	if (check) {
 		ret = conf_check(dir, err, sizeof(err)) == 0 ? 0 : 1;
 		if (ret)

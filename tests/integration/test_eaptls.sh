@@ -212,6 +212,21 @@ done
 kt_stop_save frag
 
 # ---------------------------------------------------------------------------------------------
+# 2b. ECDHE over NIST curves only (ecdh_curves): the server generates its P-384/P-256 key shares
+# inside libssl while RSA and ECDSA client keys are decoded by tls_pkey.c's direct path.
+
+start_instance '    ecdh_curves = "P-384:P-256"'
+peer_conf alice12 alice alice@example.org 12
+peer_conf alice13 alice alice@example.org 13
+peer_conf bob12 bob bob@example.org 12
+peer_conf bob13 bob bob@example.org 13
+for v in 12 13; do
+	expect_accept nist-ecdhe-alice-tls$v alice$v TLSv1.$((v - 10)) alice@example.org 2 yes
+	expect_accept nist-ecdhe-bob-tls$v bob$v TLSv1.$((v - 10)) bob@example.org 1 no
+done
+kt_stop_save nist
+
+# ---------------------------------------------------------------------------------------------
 # 3. RSA server certificate
 
 start_instance

@@ -1,0 +1,284 @@
+/*
+ * test_tls_pkey.c - unit tests for src/tls_pkey.c: certificate public keys decoded without the
+ * OpenSSL 3.0 decoder search still verify, derive and handshake exactly as before.
+ *
+ * The tests run in order: the first looks at a certificate parsed before the fast path is
+ * switched on, every later one after.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "tls_pkey.h"
+
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <string.h>
+
+/* A self-signed certificate for key k (CN cn). */
+static X509 *
+self_signed(EVP_PKEY *k, const char *cn)
+{
+	X509 *x = X509_new();
+	X509_NAME *nm;
+
+	assert_non_null(x);
+	assert_int_equal(X509_set_version(x, 2), 1);
+	assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), 7), 1);
+	nm = X509_get_subject_name(x);
+	assert_int_equal(X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC,
+						    (const unsigned char *)cn, -1, -1, 0),
+			 1);
+	assert_int_equal(X509_set_issuer_name(x, nm), 1);
+	assert_non_null(X509_gmtime_adj(X509_getm_notBefore(x), -60));
+	assert_non_null(X509_gmtime_adj(X509_getm_notAfter(x), 3600));
+	assert_int_equal(X509_set_pubkey(x, k), 1);
+	assert_true(X509_sign(x, k, EVP_sha256()) > 0);
+	return x;
+}
+
+/* x through DER and back: what a peer's Certificate message turns into. */
+static X509 *
+reparse(X509 *x)
+{
+	unsigned char *der = NULL;
+	int n = i2d_X509(x, &der);
+	const unsigned char *p = der;
+	X509 *y;
+
+	assert_true(n > 0);
+	y = d2i_X509(NULL, &p, n);
+	OPENSSL_free(der);
+	assert_non_null(y);
+	return y;
+}
+
+static EVP_PKEY *
+rsa_key(void)
+{
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+
+	assert_non_null(k);
+	return k;
+}
+
+/* By OpenSSL's short name, as libssl asks for it (see tls_pkey.h on "P-256"). */
+static EVP_PKEY *
+ec_key(void)
+{
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "prime256v1");
+
+	assert_non_null(k);
+	return k;
+}
+
+/* Before: a parsed certificate's key comes from the provider decoder; after: from the key type's
+ * own decoder (a different EVP_PKEY kind, told apart by its description). */
+static void
+test_decode_path(void **state)
+{
+	EVP_PKEY *k = rsa_key();
+	X509 *x = self_signed(k, "decode"), *before, *after;
+	const char *provider = EVP_PKEY_get0_description(k);
+
+	(void)state;
+	before = reparse(x);
+	assert_string_equal(EVP_PKEY_get0_description(X509_get0_pubkey(before)), provider);
+	assert_true(tls_pkey_fast_decode());
+	assert_true(tls_pkey_fast_decode()); /* idempotent */
+	after = reparse(x);
+	assert_non_null(X509_get0_pubkey(after));
+	assert_string_not_equal(EVP_PKEY_get0_description(X509_get0_pubkey(after)), provider);
+	assert_true(EVP_PKEY_eq(X509_get0_pubkey(after), k) == 1);
+	assert_int_equal(EVP_PKEY_get_bits(X509_get0_pubkey(after)), 2048);
+	X509_free(before);
+	X509_free(after);
+	X509_free(x);
+	EVP_PKEY_free(k);
+}
+
+/* sign with the (provider) private key, verify with the parsed certificate's key. */
+static int
+sign_verify(EVP_PKEY *priv, EVP_PKEY *pub, int pad, bool tamper)
+{
+	static const unsigned char msg[] = "CertificateVerify transcript hash";
+	unsigned char sig[512];
+	size_t siglen = sizeof(sig);
+	EVP_MD_CTX *m = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pc = NULL;
+	int r;
+
+	assert_non_null(m);
+	assert_int_equal(EVP_DigestSignInit(m, &pc, EVP_sha256(), NULL, priv), 1);
+	if (pad)
+		assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(pc, pad), 1);
+	assert_int_equal(EVP_DigestSign(m, sig, &siglen, msg, sizeof(msg)), 1);
+	EVP_MD_CTX_reset(m);
+	if (tamper)
+		sig[siglen / 2] ^= 0x01;
+	pc = NULL;
+	assert_int_equal(EVP_DigestVerifyInit(m, &pc, EVP_sha256(), NULL, pub), 1);
+	if (pad)
+		assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(pc, pad), 1);
+	r = EVP_DigestVerify(m, sig, siglen, msg, sizeof(msg));
+	EVP_MD_CTX_free(m);
+	return r;
+}
+
+static void
+test_verify(void **state)
+{
+	EVP_PKEY *keys[2] = {rsa_key(), ec_key()};
+
+	(void)state;
+	assert_true(tls_pkey_fast_decode());
+	for (int i = 0; i < 2; i++) {
+		X509 *x = self_signed(keys[i], "verify"), *y = reparse(x);
+		EVP_PKEY *pub = X509_get0_pubkey(y);
+		int pads[2] = {i == 0 ? RSA_PKCS1_PADDING : 0, RSA_PKCS1_PSS_PADDING};
+
+		assert_non_null(pub);
+		assert_int_equal(X509_verify(y, pub), 1);
+		for (int j = 0; j < (i == 0 ? 2 : 1); j++) {
+			assert_int_equal(sign_verify(keys[i], pub, pads[j], false), 1);
+			assert_int_not_equal(sign_verify(keys[i], pub, pads[j], true), 1);
+		}
+		X509_free(y);
+		X509_free(x);
+		EVP_PKEY_free(keys[i]);
+	}
+}
+
+static size_t
+derive(EVP_PKEY *priv, EVP_PKEY *peer, unsigned char *out, size_t outlen)
+{
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(priv, NULL);
+
+	assert_non_null(c);
+	assert_int_equal(EVP_PKEY_derive_init(c), 1);
+	assert_int_equal(EVP_PKEY_derive_set_peer(c, peer), 1);
+	assert_int_equal(EVP_PKEY_derive(c, out, &outlen), 1);
+	EVP_PKEY_CTX_free(c);
+	return outlen;
+}
+
+/* ECDHE P-256 the way libssl 3.0 does it (key generated by name) agrees with a provider key. */
+static void
+test_ecdh(void **state)
+{
+	EVP_PKEY_CTX *g;
+	EVP_PKEY *mine = NULL, *theirs = ec_key();
+	unsigned char a[64], b[64];
+	size_t na, nb;
+
+	(void)state;
+	assert_true(tls_pkey_fast_decode());
+	g = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	assert_non_null(g);
+	assert_int_equal(EVP_PKEY_keygen_init(g), 1);
+	assert_int_equal(EVP_PKEY_CTX_set_group_name(g, "prime256v1"), 1);
+	assert_int_equal(EVP_PKEY_keygen(g, &mine), 1);
+	na = derive(mine, theirs, a, sizeof(a));
+	nb = derive(theirs, mine, b, sizeof(b));
+	assert_int_equal(na, 32);
+	assert_int_equal(nb, na);
+	assert_memory_equal(a, b, na);
+	EVP_PKEY_CTX_free(g);
+	EVP_PKEY_free(mine);
+	EVP_PKEY_free(theirs);
+}
+
+/* Mutual-auth handshake over a BIO pair, key exchange from groups (first preferred; in TLS 1.2
+ * the list also bounds the ECDSA certificates' curve, so P-256 stays in it). The server trusts
+ * only `trusted` (default: the client's own certificate). Returns the negotiated version, or 0
+ * if the handshake failed. */
+static int
+handshake(EVP_PKEY *skey, EVP_PKEY *ckey, X509 *trusted, int version, const char *group)
+{
+	SSL_CTX *sc = SSL_CTX_new(TLS_server_method()), *cc = SSL_CTX_new(TLS_client_method());
+	X509 *scert = self_signed(skey, "server"), *ccert = self_signed(ckey, "client");
+	BIO *bs, *bc;
+	SSL *s, *c;
+	int rs = 0, rc = 0, v = 0;
+
+	assert_non_null(sc);
+	assert_non_null(cc);
+	assert_int_equal(SSL_CTX_use_certificate(sc, scert), 1);
+	assert_int_equal(SSL_CTX_use_PrivateKey(sc, skey), 1);
+	assert_int_equal(SSL_CTX_use_certificate(cc, ccert), 1);
+	assert_int_equal(SSL_CTX_use_PrivateKey(cc, ckey), 1);
+	assert_int_equal(X509_STORE_add_cert(SSL_CTX_get_cert_store(sc), trusted ? trusted : ccert),
+			 1);
+	SSL_CTX_set_verify(sc, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	for (int i = 0; i < 2; i++) {
+		SSL_CTX *x = i ? cc : sc;
+
+		assert_int_equal(SSL_CTX_set_min_proto_version(x, version), 1);
+		assert_int_equal(SSL_CTX_set_max_proto_version(x, version), 1);
+		assert_int_equal(SSL_CTX_set1_groups_list(x, group), 1);
+	}
+	s = SSL_new(sc);
+	c = SSL_new(cc);
+	assert_int_equal(BIO_new_bio_pair(&bs, 0, &bc, 0), 1);
+	SSL_set_bio(s, bs, bs);
+	SSL_set_bio(c, bc, bc);
+	SSL_set_accept_state(s);
+	SSL_set_connect_state(c);
+	for (int i = 0; i < 20 && (rs != 1 || rc != 1); i++) {
+		if (rc != 1)
+			rc = SSL_do_handshake(c);
+		if (rs != 1)
+			rs = SSL_do_handshake(s);
+		if (rs <= 0 && SSL_get_error(s, rs) != SSL_ERROR_WANT_READ)
+			break;
+	}
+	if (rs == 1 && rc == 1)
+		v = SSL_version(s);
+	SSL_free(s);
+	SSL_free(c);
+	SSL_CTX_free(sc);
+	SSL_CTX_free(cc);
+	X509_free(scert);
+	X509_free(ccert);
+	return v;
+}
+
+static void
+test_handshake(void **state)
+{
+	EVP_PKEY *rsa = rsa_key(), *ec = ec_key(), *other = ec_key();
+	X509 *stranger = self_signed(other, "client");
+
+	(void)state;
+	assert_true(tls_pkey_fast_decode());
+	for (int v = 0; v < 2; v++) {
+		int version = v ? TLS1_3_VERSION : TLS1_2_VERSION;
+
+		assert_int_equal(handshake(rsa, rsa, NULL, version, "P-256"), version);
+		assert_int_equal(handshake(ec, ec, NULL, version, "P-384:P-256"), version);
+		assert_int_equal(handshake(rsa, ec, NULL, version, "P-521:P-256"), version);
+		assert_int_equal(handshake(ec, rsa, NULL, version, "X25519:P-256"), version);
+		/* a client certificate signed by a key the server does not trust is refused */
+		assert_int_equal(handshake(rsa, ec, stranger, version, "P-256"), 0);
+	}
+	X509_free(stranger);
+	EVP_PKEY_free(rsa);
+	EVP_PKEY_free(ec);
+	EVP_PKEY_free(other);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_decode_path),
+		cmocka_unit_test(test_verify),
+		cmocka_unit_test(test_ecdh),
+		cmocka_unit_test(test_handshake),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
