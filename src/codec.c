@@ -17,9 +17,11 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define RADIUS_HDR_LEN 20
 #define MA_ATTR 80
@@ -66,26 +68,109 @@ codec_raw_result_str(enum codec_raw_result r)
 	return "?";
 }
 
-int
-codec_init(const char *dict_dir, char *err, size_t errlen)
+/*
+ * What kagid reads at start: the files of FreeRADIUS' top "dictionary" that are not a vendor's
+ * (RFC and IANA attributes, FreeRADIUS' own; "compat" after the RFC files whose attributes its
+ * values name: each file is checked when read), and Microsoft's (MS-CHAP, MPPE keys). The ~200
+ * vendor dictionaries cost 1.6 MB of heap that a server whose configuration names no vendor
+ * attribute never uses; they are read on first need (dict_load_all). A request's vendor
+ * attributes decode either way (unknown ones as Attr-26.<vendor>.<n>).
+ */
+static const char *const core_dicts[] = {
+	"dictionary.rfc2865", "dictionary.rfc2866", "dictionary.rfc2867", "dictionary.rfc2868",
+	"dictionary.rfc2869", "dictionary.rfc3162", "dictionary.rfc3576", "dictionary.rfc3580",
+	"dictionary.rfc4072", "dictionary.rfc4372", "dictionary.rfc4603", "dictionary.rfc4675",
+	"dictionary.rfc4679", "dictionary.rfc4818", "dictionary.rfc4849", "dictionary.rfc5176",
+	"dictionary.rfc5447", "dictionary.rfc5580", "dictionary.rfc5607", "dictionary.rfc5904",
+	"dictionary.rfc6519", "dictionary.rfc6572", "dictionary.rfc6677", "dictionary.rfc6911",
+	"dictionary.rfc6929", "dictionary.rfc6930", "dictionary.rfc7055", "dictionary.rfc7155",
+	"dictionary.rfc7268", "dictionary.rfc7499", "dictionary.rfc7930", "dictionary.rfc8045",
+	"dictionary.rfc8559", "dictionary.compat", "dictionary.iana", "dictionary.compatible",
+	"dictionary.freeradius", "dictionary.freeradius.evs5", "dictionary.microsoft",
+	"dictionary.freeradius.internal",
+};
+#define N_CORE_DICTS (sizeof(core_dicts) / sizeof(core_dicts[0]))
+static char dict_dir_used[PATH_MAX];
+static bool dict_all; /* the whole "dictionary" file is loaded */
+
+/* Every core file present in dir? (Another layout: read the whole dictionary instead.) */
+static bool
+core_dicts_present(const char *dir)
 {
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < N_CORE_DICTS; i++) {
+		if (snprintf(path, sizeof(path), "%s/%s", dir, core_dicts[i]) >= (int)sizeof(path) ||
+		    access(path, R_OK) != 0)
+			return false;
+	}
+	return true;
+}
+
+static int
+dict_load_core(const char *dir)
+{
+	if (dict_init(dir, core_dicts[0]) < 0)
+		return -1;
+	for (size_t i = 1; i < N_CORE_DICTS; i++) {
+		if (dict_read(dir, core_dicts[i]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Read the whole dictionary (all vendors) on top of what is loaded. Caller holds codec_lock. */
+static int
+dict_load_all(void)
+{
+	if (dict_all)
+		return 0;
+	if (dict_read(dict_dir_used, "dictionary") < 0)
+		return -1;
+	dict_all = true;
+	return 0;
+}
+
+int
+codec_init(const char *dict_dir, bool all_vendors, char *err, size_t errlen)
+{
+	int r;
+
 	if (codec_ready)
 		return 0;
 	if (fr_check_lib_magic(RADIUSD_MAGIC_NUMBER) < 0) {
 		snprintf(err, errlen, "libfreeradius-radius version mismatch: %s", fr_strerror());
 		return -1;
 	}
+	if (snprintf(dict_dir_used, sizeof(dict_dir_used), "%s", dict_dir) >=
+	    (int)sizeof(dict_dir_used)) {
+		snprintf(err, errlen, "dictionary directory name too long");
+		return -1;
+	}
 	/* fr_debug_lvl >= 1 makes the library record why it drops a packet. */
 	fr_debug_lvl = 1;
 	fr_log_fp = NULL;
 	fr_max_attributes = 255;
-	if (dict_init(dict_dir, "dictionary") < 0) {
+	dict_all = all_vendors || !core_dicts_present(dict_dir);
+	r = dict_all ? dict_init(dict_dir, "dictionary") : dict_load_core(dict_dir);
+	if (r < 0) {
 		snprintf(err, errlen, "cannot load RADIUS dictionaries from %s: %s", dict_dir,
 			 fr_strerror());
 		return -1;
 	}
 	codec_ready = true;
 	return 0;
+}
+
+bool
+codec_dict_complete(void)
+{
+	bool r;
+
+	pthread_mutex_lock(&codec_lock);
+	r = dict_all;
+	pthread_mutex_unlock(&codec_lock);
+	return r;
 }
 
 void
@@ -607,6 +692,17 @@ codec_pairs_parse_locked(TALLOC_CTX *ctx, const char *text, char *err, size_t er
 	if (!text || !*text)
 		return p;
 	tok = fr_pair_list_afrom_str(p, text, &p->vps);
+	if (tok == T_INVALID && !dict_all) {
+		/* Perhaps a vendor attribute: read the vendor dictionaries and try again. */
+		fr_pair_list_free(&p->vps);
+		if (dict_load_all() < 0) {
+			snprintf(err, errlen, "cannot load RADIUS dictionaries from %s: %s",
+				 dict_dir_used, fr_strerror());
+			talloc_free(p);
+			return NULL;
+		}
+		tok = fr_pair_list_afrom_str(p, text, &p->vps);
+	}
 	if (tok == T_INVALID) {
 		snprintf(err, errlen, "bad attribute list \"%s\": %s", text, fr_strerror());
 		talloc_free(p);

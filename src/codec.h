@@ -50,10 +50,14 @@ enum codec_raw_result {
 const char *codec_raw_result_str(enum codec_raw_result r);
 
 /*
- * codec_init - load the dictionaries once at start-up. Returns 0 or -1 with err set.
- * A failed dictionary load cannot be retried (libfreeradius frees it).
+ * codec_init - load the dictionaries once at start-up: with all_vendors, the whole FreeRADIUS
+ * "dictionary" in dict_dir; otherwise its RFC and Microsoft files, and the vendor files only
+ * when codec_pairs_parse meets a name those lack. Returns 0 or -1 with err set. A failed
+ * dictionary load cannot be retried (libfreeradius frees it).
  */
-int codec_init(const char *dict_dir, char *err, size_t errlen);
+int codec_init(const char *dict_dir, bool all_vendors, char *err, size_t errlen);
+/* codec_dict_complete - are the vendor dictionaries loaded? */
+bool codec_dict_complete(void);
 void codec_free(void);
 
 /*
@@ -129,7 +133,7 @@ void codec_reply_describe(const struct codec_reply *rep,
 /*
  * codec_pairs_parse - parse "Attr = value, Attr2 = value" against the dictionary (for reply
  * attributes in raddb/users). Child of ctx; NULL with err set on error. Empty text gives an
- * empty list.
+ * empty list. A name the loaded dictionaries lack loads the vendor dictionaries first.
  */
 struct codec_pairs *codec_pairs_parse(TALLOC_CTX *ctx, const char *text, char *err,
 				      size_t errlen);

@@ -56,7 +56,7 @@ cmd_check(int argc, char **argv)
 		fprintf(stderr, "Usage: kagi check [-d DIR]\n");
 		return 2;
 	}
-	if (codec_init("/usr/share/freeradius", err, sizeof(err)) < 0 ||
+	if (codec_init("/usr/share/freeradius", true, err, sizeof(err)) < 0 ||
 	    mschap_init(err, sizeof(err)) < 0 || conf_check(dir, err, sizeof(err)) < 0) {
 		fprintf(stderr, "Configuration error: %s\n", err);
 		return 1;
@@ -73,7 +73,7 @@ cmd_peer(int argc, char **argv, int (*fn)(int, char **))
 	char err[512];
 	int rc;
 
-	if (codec_init("/usr/share/freeradius", err, sizeof(err)) < 0 ||
+	if (codec_init("/usr/share/freeradius", true, err, sizeof(err)) < 0 ||
 	    mschap_init(err, sizeof(err)) < 0) {
 		fprintf(stderr, "kagi: %s\n", err);
 		return 2;

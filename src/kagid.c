@@ -93,7 +93,7 @@ main(int argc, char **argv)
 	}
 
 	log_init(debug, false);
-	if (codec_init(dict, err, sizeof(err)) < 0 || mschap_init(err, sizeof(err)) < 0) {
+	if (codec_init(dict, false, err, sizeof(err)) < 0 || mschap_init(err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		return 1;
 	}

@@ -977,6 +977,11 @@ server_run(struct server *srv)
 		 srv->debug && !srv->threads_wanted && !srv->conf->limits.threads
 			 ? " (-X: one, for a readable trace; -t N or limits { threads } for more)"
 			 : "");
+	log_debug("RADIUS dictionary: %s", codec_dict_complete()
+						   ? "all vendors"
+						   : "RFC and Microsoft attributes (vendor ones print as "
+						     "Attr-26.<vendor>.<n>; naming one in the configuration "
+						     "loads all vendors)");
 	log_info("Ready to process requests");
 
 	for (;;) {
@@ -1045,6 +1050,9 @@ conf_check(const char *dir, char *err, size_t errlen)
 		printf("  %u worker thread(s)\n", c->limits.threads);
 	else
 		printf("  worker threads: one per CPU (%d here)\n", get_nprocs());
+	printf("  RADIUS dictionary: %s\n", codec_dict_complete()
+						 ? "all vendors (the configuration names vendor attributes)"
+						 : "RFC and Microsoft attributes (no vendor attributes configured)");
 	conf_unref(c);
 	return 0;
 }

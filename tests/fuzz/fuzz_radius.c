@@ -50,7 +50,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct codec_request *req;
 
 	if (!ready) {
-		if (codec_init("/usr/share/freeradius", err, sizeof(err)) < 0)
+		if (codec_init("/usr/share/freeradius", false, err, sizeof(err)) < 0)
 			abort();
 		ready = 1;
 	}

@@ -204,7 +204,7 @@ group_setup(void **state)
 	char err[256] = "";
 
 	(void)state;
-	if (codec_init("/usr/share/freeradius", err, sizeof(err)) < 0) {
+	if (codec_init("/usr/share/freeradius", true, err, sizeof(err)) < 0) {
 		fprintf(stderr, "codec_init: %s\n", err);
 		return -1;
 	}
