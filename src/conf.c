@@ -63,6 +63,7 @@ static cfg_opt_t tls_opts[] = {
 	CFG_BOOL("resumption", cfg_true, CFGF_NONE),
 	CFG_INT("session_lifetime", 86400, CFGF_NONE),
 	CFG_INT("session_cache_size", 10000, CFGF_NONE),
+	CFG_INT("chain_cache_size", 10000, CFGF_NONE),
 	CFG_END(),
 };
 
@@ -489,7 +490,9 @@ badip:
 	    get_uint(sec, "session_lifetime", 60, 7 * 86400, &c->tls.session_lifetime, where,
 		     err, errlen) < 0 ||
 	    get_uint(sec, "session_cache_size", 1, 1000000, &c->tls.session_cache_size, where,
-		     err, errlen) < 0)
+		     err, errlen) < 0 ||
+	    get_uint(sec, "chain_cache_size", 0, 1000000, &c->tls.chain_cache_size, where, err,
+		     errlen) < 0)
 		goto out;
 
 	sec = cfg_getsec(cfg, "eap");

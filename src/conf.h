@@ -96,6 +96,7 @@ struct conf_tls {
 	bool resumption;
 	unsigned session_lifetime;
 	unsigned session_cache_size;
+	unsigned chain_cache_size; /* verified client chains remembered (0: none) */
 };
 
 struct conf_limits {

@@ -739,6 +739,75 @@ chain_until(STACK_OF(X509) *chain, time_t crl_until)
 	return until;
 }
 
+/*
+ * The key of a client's chain in the verified-chain cache: SHA-256 over the SHA-256 of each
+ * certificate it sent (leaf first). False if it cannot be computed (then: no shortcut).
+ */
+static bool
+chain_key(X509 *leaf, STACK_OF(X509) *sent, unsigned char key[32])
+{
+	unsigned char digests[8 * 32];
+	unsigned n = 0, len;
+	int i;
+
+	if (!leaf || X509_digest(leaf, EVP_sha256(), digests, &len) != 1 || len != 32)
+		return false;
+	n = 32;
+	for (i = 0; sent && i < sk_X509_num(sent); i++) {
+		X509 *x = sk_X509_value(sent, i);
+
+		if (x == leaf)
+			continue;
+		if (n + 32 > sizeof(digests) || X509_digest(x, EVP_sha256(), digests + n, &len) != 1 ||
+		    len != 32)
+			return false;
+		n += 32;
+	}
+	return EVP_Digest(digests, n, key, &len, EVP_sha256(), NULL) == 1 && len == 32;
+}
+
+/*
+ * A client that authenticates again with a full handshake (roaming, no resumption) sends the
+ * same chain: verifying it (chain and CRL signatures, revocation) gives the same answer as long
+ * as the store (CA certificates, CRLs) is the same and no notAfter or CRL nextUpdate has
+ * passed, the condition a resumption already uses (struct verify_stamp). Only successes are
+ * remembered: a failing chain is verified every time, for its reason.
+ */
+int
+tls_conn_verify_chain(X509_STORE_CTX *xs, void *arg)
+{
+	struct tls_server *srv = arg;
+	SSL *ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct tls_conn *c = ssl ? SSL_get_app_data(ssl) : NULL;
+	unsigned char key[32];
+	time_t now = time(NULL), until;
+	bool keyed;
+	int ok;
+
+	if (!c)
+		return X509_verify_cert(xs);
+	keyed = chain_key(X509_STORE_CTX_get0_cert(xs), X509_STORE_CTX_get0_untrusted(xs), key);
+	if (keyed && tls_server_chain_known(srv, key, c->store_gen, now, &until)) {
+		c->have_stamp = true;
+		c->stamp.store_gen = c->store_gen;
+		c->stamp.until = until;
+		if (c->trace)
+			c->trace(c->trace_arg, "TLS: client chain verified before against the same "
+					       "CA certificates and CRLs, nothing in it expired "
+					       "since: not verified again");
+		return 1;
+	}
+	ok = X509_verify_cert(xs);
+	if (ok == 1) {
+		c->have_stamp = true;
+		c->stamp.store_gen = c->store_gen;
+		c->stamp.until = chain_until(X509_STORE_CTX_get0_chain(xs), c->crl_until);
+		if (keyed)
+			tls_server_chain_put(srv, key, c->store_gen, c->stamp.until, now);
+	}
+	return ok;
+}
+
 /* The stamp of the session being resumed, if it has one. */
 static const struct verify_stamp *
 session_stamp(const struct tls_conn *c)
@@ -817,16 +886,11 @@ tls_conn_commit_session(struct tls_conn *c, time_t now)
 	if (!c->pending || !c->cache)
 		return;
 	/*
-	 * A full handshake that verified a client certificate stamps its session; a resumption
-	 * passes on the stamp tls_conn_recheck left (a TLS 1.3 ticket is a copy of the session).
-	 * No stamp, no shortcut: whatever OpenSSL copied from the resumed session is removed.
+	 * A full handshake whose client chain verified was stamped by tls_conn_verify_chain; a
+	 * resumption passes on the stamp tls_conn_recheck left (a TLS 1.3 ticket is a copy of the
+	 * session). No stamp, no shortcut: whatever OpenSSL copied from the resumed session is
+	 * removed.
 	 */
-	if (!c->have_stamp && !SSL_session_reused(c->ssl) && SSL_get0_peer_certificate(c->ssl) &&
-	    !c->verify_err && SSL_get_verify_result(c->ssl) == X509_V_OK) {
-		c->have_stamp = true;
-		c->stamp.store_gen = c->store_gen;
-		c->stamp.until = chain_until(SSL_get0_verified_chain(c->ssl), c->crl_until);
-	}
 	if (sess_stamp_idx >= 0) {
 		struct verify_stamp *old = SSL_SESSION_get_ex_data(c->pending, sess_stamp_idx);
 		struct verify_stamp *copy =

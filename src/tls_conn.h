@@ -131,5 +131,11 @@ const char *tls_conn_session_note(const struct tls_conn *c);
 
 /* OpenSSL new-session callback, installed by tls_ctx.c. */
 int tls_conn_new_session_cb(SSL *ssl, SSL_SESSION *sess);
+/*
+ * OpenSSL certificate-verify callback (arg: the tls_server), installed by tls_ctx.c: verifies
+ * a client's chain, or skips that when the same chain verified against the same store before
+ * and nothing in it has expired since (tls_server_chain_known).
+ */
+int tls_conn_verify_chain(X509_STORE_CTX *xs, void *arg);
 
 #endif

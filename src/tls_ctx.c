@@ -19,6 +19,11 @@
 
 #define CACHE_BUCKETS 4096
 
+/*
+ * One cache shape, two uses: the resumption cache (key: session ID, value: the session) and the
+ * verified-chain cache (key: SHA-256 of a client's certificates, value: the store they verified
+ * against and until when that holds).
+ */
 struct cache_entry {
 	struct dlist lru;
 	struct cache_entry *hnext;
@@ -26,6 +31,8 @@ struct cache_entry {
 	unsigned idlen;
 	time_t created;
 	SSL_SESSION *sess;
+	unsigned long store_gen;
+	time_t until;
 };
 
 struct tls_cache {
@@ -38,6 +45,7 @@ struct tls_cache {
 
 struct tls_server {
 	SSL_CTX *ctx;
+	struct tls_cache *chains; /* client chains verified against its stores (NULL: off) */
 	X509_STORE *store;
 	unsigned long store_gen; /* unique to this store (store_gens) */
 	time_t crl_until;	 /* earliest nextUpdate of the store's CRLs (0: none) */
@@ -168,20 +176,13 @@ tls_cache_remove(struct tls_cache *c, const unsigned char *id, unsigned idlen)
 	pthread_mutex_unlock(&c->lock);
 }
 
-void
-tls_cache_put(struct tls_cache *c, SSL_SESSION *sess, time_t now)
+/* A new entry for key id (replacing one with that key; the oldest go when full), or NULL.
+ * Caller holds c->lock. */
+static struct cache_entry *
+cache_insert(struct tls_cache *c, const unsigned char *id, unsigned len, time_t now)
 {
-	const unsigned char *id;
-	unsigned len;
-	struct cache_entry *e, **pp;
+	struct cache_entry *e, **pp = cache_slot(c, id, len);
 
-	if (!c)
-		return;
-	id = SSL_SESSION_get_id(sess, &len);
-	if (len == 0 || len > SSL_MAX_SSL_SESSION_ID_LENGTH)
-		return;
-	pthread_mutex_lock(&c->lock);
-	pp = cache_slot(c, id, len);
 	if (*pp)
 		cache_unlink(c, pp);
 	while (c->count >= c->max) {
@@ -190,22 +191,79 @@ tls_cache_put(struct tls_cache *c, SSL_SESSION *sess, time_t now)
 		cache_unlink(c, cache_slot(c, old->id, old->idlen));
 	}
 	e = talloc_zero(c, struct cache_entry);
-	if (!e) {
-		pthread_mutex_unlock(&c->lock);
-		return;
-	}
+	if (!e)
+		return NULL;
 	memcpy(e->id, id, len);
 	e->idlen = len;
 	e->created = now;
-	SSL_SESSION_up_ref(sess);
-	e->sess = sess;
 	talloc_set_destructor(e, cache_entry_free);
 	pp = cache_slot(c, id, len);
 	e->hnext = *pp;
 	*pp = e;
 	dlist_add_tail(&c->lru, &e->lru);
 	c->count++;
+	return e;
+}
+
+void
+tls_cache_put(struct tls_cache *c, SSL_SESSION *sess, time_t now)
+{
+	const unsigned char *id;
+	unsigned len;
+	struct cache_entry *e;
+
+	if (!c)
+		return;
+	id = SSL_SESSION_get_id(sess, &len);
+	if (len == 0 || len > SSL_MAX_SSL_SESSION_ID_LENGTH)
+		return;
+	pthread_mutex_lock(&c->lock);
+	e = cache_insert(c, id, len, now);
+	if (e) {
+		SSL_SESSION_up_ref(sess);
+		e->sess = sess;
+	}
 	pthread_mutex_unlock(&c->lock);
+}
+
+void
+tls_server_chain_put(struct tls_server *srv, const unsigned char key[32],
+		     unsigned long store_gen, time_t until, time_t now)
+{
+	struct tls_cache *c = srv->chains;
+	struct cache_entry *e;
+
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	e = cache_insert(c, key, 32, now);
+	if (e) {
+		e->store_gen = store_gen;
+		e->until = until;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+bool
+tls_server_chain_known(struct tls_server *srv, const unsigned char key[32],
+		       unsigned long store_gen, time_t now, time_t *until)
+{
+	struct tls_cache *c = srv->chains;
+	struct cache_entry **pp;
+	bool known = false;
+
+	if (!c)
+		return false;
+	pthread_mutex_lock(&c->lock);
+	pp = cache_slot(c, key, 32);
+	if (*pp && ((*pp)->store_gen != store_gen || now >= (*pp)->until)) {
+		cache_unlink(c, pp); /* another store, or something in the chain expired */
+	} else if (*pp) {
+		*until = (*pp)->until;
+		known = true;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return known;
 }
 
 void
@@ -514,6 +572,12 @@ tls_server_new(TALLOC_CTX *ctx, const struct conf_tls *cfg, struct tls_cache *ca
 	srv->cfg = cfg;
 	srv->cache = cache;
 	talloc_set_destructor(srv, server_free);
+	if (cfg->chain_cache_size &&
+	    !(srv->chains = tls_cache_new(srv, cfg->chain_cache_size, cfg->session_lifetime))) {
+		snprintf(err, errlen, "out of memory");
+		talloc_free(srv);
+		return NULL;
+	}
 
 	srv->ctx = SSL_CTX_new(TLS_server_method());
 	if (!srv->ctx) {
@@ -591,6 +655,7 @@ tls_server_new(TALLOC_CTX *ctx, const struct conf_tls *cfg, struct tls_cache *ca
 		goto fail;
 	srv->store_gen = atomic_fetch_add(&store_gens, 1) + 1;
 	SSL_CTX_set1_verify_cert_store(srv->ctx, srv->store);
+	SSL_CTX_set_cert_verify_callback(srv->ctx, tls_conn_verify_chain, srv);
 	if (cfg->crl_file) {
 		struct stat st;
 

@@ -57,6 +57,15 @@ SSL_CTX *tls_server_ssl_ctx(const struct tls_server *srv);
 X509_STORE *tls_server_store_ref(struct tls_server *srv, unsigned long *gen, time_t *crl_until);
 const struct conf_tls *tls_server_conf(const struct tls_server *srv);
 struct tls_cache *tls_server_cache(const struct tls_server *srv);
+/*
+ * The verified-chain cache (one per tls_server, chain_cache_size entries, none if 0): key is the
+ * SHA-256 of a client's certificate chain. known: did that chain verify against store
+ * store_gen, with nothing in it expired by now (*until: when that ends)?
+ */
+void tls_server_chain_put(struct tls_server *srv, const unsigned char key[32],
+			  unsigned long store_gen, time_t until, time_t now);
+bool tls_server_chain_known(struct tls_server *srv, const unsigned char key[32],
+			    unsigned long store_gen, time_t now, time_t *until);
 /* Put a session in the cache (the cache takes its own reference). */
 void tls_cache_put(struct tls_cache *cache, SSL_SESSION *sess, time_t now);
 void tls_cache_remove(struct tls_cache *cache, const unsigned char *id, unsigned idlen);

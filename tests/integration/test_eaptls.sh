@@ -106,6 +106,9 @@ expect_reject() {
 	fi
 }
 
+# n_cached: how many times this kagid skipped verifying a chain it had verified before
+n_cached() { grep -c 'client chain verified before' "$KT_DIR/kagid.log"; }
+
 # start_instance [TLS_EXTRA]: config + start kagid
 start_instance() { kt_config "${1:-}"; kt_start; }
 
@@ -213,9 +216,11 @@ kt_stop_save frag
 
 # ---------------------------------------------------------------------------------------------
 # 2b. ECDHE over NIST curves only (ecdh_curves): the server generates its P-384/P-256 key shares
-# inside libssl while RSA and ECDSA client keys are decoded by tls_pkey.c's direct path.
+# inside libssl while RSA and ECDSA client keys are decoded by tls_pkey.c's direct path. With
+# chain_cache_size = 0, every full handshake verifies the client chain.
 
-start_instance '    ecdh_curves = "P-384:P-256"'
+start_instance '    ecdh_curves = "P-384:P-256"
+    chain_cache_size = 0'
 peer_conf alice12 alice alice@example.org 12
 peer_conf alice13 alice alice@example.org 13
 peer_conf bob12 bob bob@example.org 12
@@ -224,6 +229,11 @@ for v in 12 13; do
 	expect_accept nist-ecdhe-alice-tls$v alice$v TLSv1.$((v - 10)) alice@example.org 2 yes
 	expect_accept nist-ecdhe-bob-tls$v bob$v TLSv1.$((v - 10)) bob@example.org 1 no
 done
+if [ "$(n_cached)" -eq 0 ] && [ "$(grep -c 'TLS: verify depth 0 ' "$KT_DIR/kagid.log")" -ge 4 ]; then
+	kt_ok chain-cache-off-verifies-every-time
+else
+	kt_fail chain-cache-off-verifies-every-time "$(n_cached) skipped verifications"
+fi
 kt_stop_save nist
 
 # ---------------------------------------------------------------------------------------------
@@ -241,6 +251,16 @@ fi
 expect_accept alice-tls13 alice13 TLSv1.3 alice@example.org 1 no
 # RSA-2048 and TLS 1.2 at Framed-MTU 1400: leaf-only server chain, one fragment each way: 4 rounds
 expect_rounds_kagi alice-tls1.2-mtu1400-4-rounds alice 1.2 4
+# A client that authenticates again with a full handshake sends the same chain: kagid verified
+# it against the same CA certificates and CRL a moment ago and does not verify it again (-X says
+# so); the outcome is the same.
+before=$(n_cached)
+expect_accept alice-tls12-full-again alice12 TLSv1.2 alice@example.org 1 no
+if [ "$(n_cached)" -gt "$before" ]; then
+	kt_ok alice-full-again-chain-not-reverified
+else
+	kt_fail alice-full-again-chain-not-reverified "no 'client chain verified before' in the trace"
+fi
 expect_accept alice-tls12-resume alice12 TLSv1.2 alice@example.org 3 yes
 expect_accept alice-tls13-resume alice13 TLSv1.3 alice@example.org 3 yes
 
@@ -304,6 +324,28 @@ if short_lived_cert ivan 6; then
 	expect_refused_resume cert-expired-resume-tls12 ivan12 ivan@example.org TLSv1.2 expired 7 true
 else
 	kt_fail cert-expired-resume-tls12 "could not issue a short-lived certificate"
+fi
+
+# The same two with full handshakes only: a chain verified before is verified again once a
+# certificate's notAfter or the CRL's nextUpdate has passed (time alone, files untouched).
+if short_lived_cert kim 6; then
+	peer_conf kim12 kim kim@example.org 12
+	expect_accept cert-expiring-full-tls12 kim12 TLSv1.2 kim@example.org 1 no
+	expect_accept cert-expiring-full-again-tls12 kim12 TLSv1.2 kim@example.org 1 no
+	sleep 7
+	expect_reject cert-expired-full-tls12 kim12 kim@example.org expired
+else
+	kt_fail cert-expired-full-tls12 "could not issue a short-lived certificate"
+fi
+if short_lived_cert lena 3600 && crl_valid_for 6; then
+	peer_conf lena13 lena lena@example.org 13
+	expect_accept crl-expiring-full-tls13 lena13 TLSv1.3 lena@example.org 1 no
+	expect_accept crl-expiring-full-again-tls13 lena13 TLSv1.3 lena@example.org 1 no
+	sleep 7
+	expect_reject crl-expired-full-tls13 lena13 lena@example.org "CRL expired"
+	crl_valid_for 2592000 || kt_fail crl-restore "could not write a fresh CRL"
+else
+	kt_fail crl-expired-full-tls13 "could not write a CRL valid for 6 s"
 fi
 
 kt_stop_save rsa
