@@ -31,6 +31,7 @@ Environment (all optional):
   BENCH_FORGED=200000       forged Access-Requests per variant and server (0: skip that cell)
   BENCH_SCALING=1           0: skip kagid's thread-scaling cells (tls12 tls13 peap)
   BENCH_SCALING_THREADS="1 2"
+  BENCH_NOCACHE=1           0: skip kagid's chain_cache_size = 0 cells (tls12 tls13)
   BENCH_PIN=0               1: in the -t 1 scaling cells, server on CPU 1, load generators on 0
   BENCH_RESULTS=bench/RESULTS.md
 """
@@ -418,11 +419,14 @@ def checks(srv, sc, pki):
 SCALING_SCENARIOS = ("tls12", "tls13", "peap")  # the full handshakes
 
 
-def scaling_cell(cmd, sc, threads, work, pki, secret, conc, procs, secs, mtu, pin):
-    """A fresh `kagid -t THREADS`, warmed up, then one saturation cell like the scenario's.
-    pin: the server on CPU 1, the load generator processes on CPU 0."""
-    srv = Server("kagid", sc, os.path.join(work, f"scaling-t{threads}"), pki, secret,
-                 extra_argv=["-t", str(threads)], cpus={1} if pin else None)
+def scaling_cell(cmd, sc, threads, work, pki, secret, conc, procs, secs, mtu, pin,
+                 conf_args=()):
+    """A fresh `kagid -t THREADS` (threads None: its default), warmed up, then one saturation
+    cell like the scenario's. pin: the server on CPU 1, the load generator processes on CPU 0.
+    conf_args go to configure.py."""
+    srv = Server("kagid", sc, os.path.join(work, f"scaling-t{threads}" + "".join(conf_args)),
+                 pki, secret, extra_argv=["-t", str(threads)] if threads else [],
+                 cpus={1} if pin else None, conf_args=conf_args)
     drv_cpus = {0} if pin else None
     try:
         srv.start()
@@ -776,6 +780,39 @@ def summary_memory(r):
                else r.get("expiry_skipped", "–")))
 
 
+def nocache_table(data, servers):
+    """kagid's saturation cell again with chain_cache_size = 0 (every client chain verified,
+    as FreeRADIUS and hostapd do), beside the default run and the peers of the same scenario."""
+    nc = data.get("nocache") or {}
+    if not nc:
+        return ""
+    out = ["### Client chain verified every time (kagid chain_cache_size = 0)", "",
+           "The scenario tables drive each server with one client certificate, so after its "
+           "first authentication kagid's default configuration finds that chain in its "
+           "verified-chain cache (a returning client). Here kagid verifies every chain, as the "
+           "peers do: a first contact, or every authentication after a CRL reload.", "",
+           "| scenario | kagid, chain_cache_size = 0 | kagid, default | best peer "
+           "| kagid (0) / best peer |", "|---|---|---|---|---|"]
+    for sc, r in nc.items():
+        d = data["scenarios"].get(sc, {})
+
+        def cpu(s):
+            c = (d.get(s) or {}).get("sat") or {}
+            return None if "error" in c else c.get("server_cpu_ms_per_auth")
+        peers = [cpu(s) for s in servers if s != "kagid"]
+        if "error" in r:
+            out.append(f"| {SCENARIOS[sc]['title']} | error: {r['error'].splitlines()[0][:80]} "
+                       "| | | |")
+            continue
+        k = r.get("server_cpu_ms_per_auth")
+        best = min([p for p in peers if p], default=None)
+        out.append(f"| {SCENARIOS[sc]['title']}: server CPU ms per auth at saturation ↓ "
+                   f"| {fmt(k, 3)} | {fmt(cpu('kagid'), 3)} | {fmt(best, 3)} "
+                   f"| {ratio(k, peers, False)} |")
+        out.append(f"| auths/s | {fmt(r.get('auths_per_sec'), 1)} | | | |")
+    return "\n".join(out) + "\n"
+
+
 def scaling_table(data):
     sc_all = data.get("scaling") or {}
     if not sc_all:
@@ -1108,6 +1145,7 @@ def main():
     speed_s = int(env("BENCH_SPEED_SECONDS", "2"))
     scaling = env("BENCH_SCALING", "1") == "1" and "kagid" in servers
     scaling_threads = [int(x) for x in env("BENCH_SCALING_THREADS", "1 2").split()]
+    nocache = env("BENCH_NOCACHE", "1") == "1" and "kagid" in servers
     pin = env("BENCH_PIN", "0") == "1" and NPROC >= 2
     memory_on = env("BENCH_MEMORY", "1") == "1"
     memory_n = int(env("BENCH_MEMORY_FLOOD", "4000"))
@@ -1128,7 +1166,7 @@ def main():
     data = {"driver": driver, "concurrency": conc, "drivers": nproc_drv, "seconds": secs, "machine": machine(),
             "versions": versions(), "date": started.strftime("%Y-%m-%d %H:%M UTC"),
             "netns": os.environ.get("BENCH_IN_NETNS") == "1", "scenarios": {}, "halfopen": {},
-            "memory": {}, "forged": {}, "scaling": {}, "loadavg_start": loadavg()}
+            "memory": {}, "forged": {}, "scaling": {}, "nocache": {}, "loadavg_start": loadavg()}
     try:
         if float(data["loadavg_start"]) > 0.25 * NPROC:
             log(f"warning: the machine is busy (load average {data['loadavg_start']} on {NPROC} "
@@ -1299,6 +1337,18 @@ def main():
                         cells[str(t)] = {"error": str(e)}
                     log(f"kagid -t {t} {sc} saturation: {summary(cells[str(t)])}")
             print(scaling_table(data), flush=True)
+
+        # kagid verifying every client chain (chain_cache_size = 0), the work the peers do
+        if nocache:
+            for sc in [x for x in scen if x in ("tls12", "tls13")]:
+                try:
+                    data["nocache"][sc] = scaling_cell(cmd, sc, None, work, pki, secret, conc,
+                                                       nproc_drv, secs, mtu, False,
+                                                       conf_args=("--chain-cache", "0"))
+                except (RuntimeError, subprocess.TimeoutExpired) as e:
+                    data["nocache"][sc] = {"error": str(e)}
+                log(f"kagid chain_cache_size=0 {sc} saturation: {summary(data['nocache'][sc])}")
+            print(nocache_table(data, servers), flush=True)
     finally:
         stop_all()
         data["seconds_total"] = round((datetime.datetime.now(datetime.timezone.utc) -
@@ -1387,9 +1437,9 @@ def report(data, servers, scen):
             continue
         out.append(scenario_table(sc, d, servers, d.get("_rate"), d.get("_conc", data["concurrency"]),
                                   data.get("speed_ms")))
-    st = scaling_table(data)
-    if st:
-        out.append(st)
+    for t in (scaling_table(data), nocache_table(data, servers)):
+        if t:
+            out.append(t)
     out += ["### Memory per half-open conversation", "",
             f"A fresh server each; {os.environ.get('BENCH_HALFOPEN', '800')} conversations sent "
             "EAP-Response/Identity and got their first Access-Challenge, then stopped (the "

@@ -69,7 +69,7 @@ tls {{
     min_version = "1.2"
     max_version = "1.3"
     resumption = yes
-}}
+""" + (f"    chain_cache_size = {a.chain_cache}\n" if a.chain_cache is not None else "") + f"""}}
 eap {{
     methods = {{ {", ".join(order)} }}
 }}
@@ -287,6 +287,8 @@ def main():
     p.add_argument("--password", required=True)
     p.add_argument("--session-timeout", type=int, default=0,
                    help="idle seconds before an unfinished conversation expires (kagid, FreeRADIUS)")
+    p.add_argument("--chain-cache", type=int, default=None,
+                   help="kagid chain_cache_size (0: verify every client chain, as the peers do)")
     a = p.parse_args()
     a.dir, a.pki = os.path.abspath(a.dir), os.path.abspath(a.pki)
     os.makedirs(a.dir, mode=0o700, exist_ok=True)
