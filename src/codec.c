@@ -185,6 +185,8 @@ codec_free(void)
 struct codec_mac {
 	EVP_MAC *mac;
 	EVP_MAC_CTX *ctx;
+	EVP_MD *md5; /* Response Authenticators */
+	EVP_MD_CTX *md_ctx;
 };
 
 static int
@@ -192,6 +194,8 @@ mac_free(struct codec_mac *m)
 {
 	EVP_MAC_CTX_free(m->ctx);
 	EVP_MAC_free(m->mac);
+	EVP_MD_CTX_free(m->md_ctx);
+	EVP_MD_free(m->md5);
 	return 0;
 }
 
@@ -209,7 +213,9 @@ codec_mac_new(TALLOC_CTX *ctx)
 	talloc_set_destructor(m, mac_free);
 	m->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 	m->ctx = m->mac ? EVP_MAC_CTX_new(m->mac) : NULL;
-	if (!m->ctx || EVP_MAC_CTX_set_params(m->ctx, params) != 1) {
+	m->md5 = EVP_MD_fetch(NULL, "MD5", NULL);
+	m->md_ctx = EVP_MD_CTX_new();
+	if (!m->ctx || !m->md5 || !m->md_ctx || EVP_MAC_CTX_set_params(m->ctx, params) != 1) {
 		ERR_clear_error();
 		talloc_free(m);
 		return NULL;
@@ -230,6 +236,52 @@ hmac_md5(struct codec_mac *m, uint8_t digest[16], const uint8_t *data, size_t le
 		return;
 	ERR_clear_error();
 	fr_hmac_md5(digest, data, len, (const uint8_t *)secret, klen);
+}
+
+/* MD5(data | secret), with the reusable context if there is one. False if OpenSSL failed. */
+static bool
+md5_with_secret(struct codec_mac *m, uint8_t digest[16], const uint8_t *data, size_t len,
+		const char *secret)
+{
+	EVP_MD_CTX *c = m ? m->md_ctx : EVP_MD_CTX_new();
+	unsigned out = 0;
+	bool ok = c && EVP_DigestInit_ex(c, m ? m->md5 : EVP_md5(), NULL) == 1 &&
+		  EVP_DigestUpdate(c, data, len) == 1 &&
+		  EVP_DigestUpdate(c, secret, strlen(secret)) == 1 &&
+		  EVP_DigestFinal_ex(c, digest, &out) == 1 && out == 16;
+
+	if (!m)
+		EVP_MD_CTX_free(c);
+	ERR_clear_error();
+	return ok;
+}
+
+/*
+ * Sign an encoded reply as rad_sign does (RFC 3579 §3.2 Message-Authenticator: HMAC-MD5 over the
+ * reply with the Request Authenticator in place and itself zeroed; then RFC 2865 §3 Response
+ * Authenticator: MD5(Code|Identifier|Length|Request Authenticator|Attributes|secret)), but
+ * outside the codec lock and with OpenSSL's MD5.
+ */
+static bool
+reply_sign(uint8_t *pkt, size_t len, const uint8_t req_vector[16], const char *secret,
+	   struct codec_mac *mac)
+{
+	uint8_t digest[16];
+	size_t off;
+
+	memcpy(pkt + 4, req_vector, 16);
+	for (off = RADIUS_HDR_LEN; off + 2 <= len && pkt[off + 1] >= 2; off += pkt[off + 1]) {
+		if (pkt[off] == MA_ATTR && pkt[off + 1] == MA_LEN && off + MA_LEN <= len) {
+			memset(pkt + off + 2, 0, 16);
+			hmac_md5(mac, digest, pkt, len, secret);
+			memcpy(pkt + off + 2, digest, 16);
+			break;
+		}
+	}
+	if (!md5_with_secret(mac, digest, pkt, len, secret))
+		return false;
+	memcpy(pkt + 4, digest, 16);
+	return true;
 }
 
 enum codec_raw_result
@@ -548,7 +600,7 @@ codec_reply_new_locked(TALLOC_CTX *ctx, struct codec_request *req, int code)
 	rep->packet->code = (unsigned)code;
 	rep->packet->id = req->packet->id;
 
-	/* Message-Authenticator first: BlastRADIUS mitigation; rad_sign fills it in. */
+	/* Message-Authenticator first: BlastRADIUS mitigation; reply_sign fills it in. */
 	vp = fr_pair_afrom_num(rep->packet, PW_MESSAGE_AUTHENTICATOR, 0);
 	if (!vp)
 		goto fail;
@@ -657,8 +709,7 @@ codec_reply_encode_locked(struct codec_reply *rep, const char *secret, const uin
 	talloc_free(rep->packet->data);
 	rep->packet->data = NULL;
 	rep->packet->data_len = 0;
-	if (rad_encode(rep->packet, rep->original, secret) < 0 ||
-	    rad_sign(rep->packet, rep->original, secret) < 0) {
+	if (rad_encode(rep->packet, rep->original, secret) < 0) {
 		snprintf(err, errlen, "cannot encode reply: %s", fr_strerror());
 		return -1;
 	}
@@ -1003,15 +1054,27 @@ codec_reply_add_pairs(struct codec_reply *rep, const struct codec_pairs *pairs)
 }
 
 int
-codec_reply_encode(struct codec_reply *rep, const char *secret, const uint8_t **out,
-		   size_t *outlen, char *err, size_t errlen)
+codec_reply_encode_mac(struct codec_reply *rep, const char *secret, struct codec_mac *mac,
+		       const uint8_t **out, size_t *outlen, char *err, size_t errlen)
 {
 	int r;
 
 	pthread_mutex_lock(&codec_lock);
 	r = codec_reply_encode_locked(rep, secret, out, outlen, err, errlen);
 	pthread_mutex_unlock(&codec_lock);
+	if (r == 0 && !reply_sign(rep->packet->data, rep->packet->data_len,
+				  rep->original->vector, secret, mac)) {
+		snprintf(err, errlen, "cannot sign reply (MD5 unavailable)");
+		return -1;
+	}
 	return r;
+}
+
+int
+codec_reply_encode(struct codec_reply *rep, const char *secret, const uint8_t **out,
+		   size_t *outlen, char *err, size_t errlen)
+{
+	return codec_reply_encode_mac(rep, secret, NULL, out, outlen, err, errlen);
 }
 
 struct codec_pairs *

@@ -124,9 +124,12 @@ int codec_reply_code(const struct codec_reply *rep);
 /*
  * codec_reply_encode - encode and sign (Response Authenticator and Message-Authenticator).
  * *out points into rep (valid while rep lives). Returns 0 or -1 with err set.
+ * codec_reply_encode_mac: the same, signing with a worker's reusable contexts (codec_mac_new).
  */
 int codec_reply_encode(struct codec_reply *rep, const char *secret, const uint8_t **out,
 		       size_t *outlen, char *err, size_t errlen);
+int codec_reply_encode_mac(struct codec_reply *rep, const char *secret, struct codec_mac *mac,
+			   const uint8_t **out, size_t *outlen, char *err, size_t errlen);
 void codec_reply_describe(const struct codec_reply *rep,
 			  void (*line)(void *arg, const char *text), void *arg);
 

@@ -66,6 +66,7 @@ struct job {
 	size_t len;  /* the RADIUS Length (trailing bytes ignored) */
 	bool status; /* Status-Server: never in the duplicate cache */
 	uint64_t now_ms;
+	struct codec_mac *mac; /* the worker's HMAC-MD5/MD5 contexts (NULL: slower fallback) */
 };
 
 /* Warnings about dropped packets, rate limited per kind (each worker keeps its own counts). */
@@ -80,7 +81,7 @@ struct worker {
 	struct server *srv;
 	struct conf *conf; /* reference: the generation it last saw */
 	unsigned gen;	   /* srv->conf_gen when conf was taken */
-	struct codec_mac *mac; /* Message-Authenticator checks */
+	struct codec_mac *mac; /* Message-Authenticator checks, reply signing */
 	struct drop_limit drops;
 };
 
@@ -331,7 +332,7 @@ send_reply(struct server *srv, const struct job *job, struct codec_reply *rep, u
 	size_t outlen;
 	char err[256];
 
-	if (codec_reply_encode(rep, cl->secret, &out, &outlen, err, sizeof(err)) < 0) {
+	if (codec_reply_encode_mac(rep, cl->secret, job->mac, &out, &outlen, err, sizeof(err)) < 0) {
 		log_error("client %s: %s", cl->shortname, err);
 		return -1;
 	}
@@ -580,7 +581,7 @@ handle_datagram(struct worker *w, int fd, const uint8_t *buf, size_t n,
 		const struct sockaddr *from, socklen_t fromlen)
 {
 	struct server *srv = w->srv;
-	struct job job = {.fd = fd, .from = from, .fromlen = fromlen, .buf = buf};
+	struct job job = {.fd = fd, .from = from, .fromlen = fromlen, .buf = buf, .mac = w->mac};
 	const struct conf_limits *lim;
 	enum codec_raw_result raw;
 	size_t cached_len = 0;
