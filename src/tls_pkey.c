@@ -11,8 +11,9 @@
  * How: OpenSSL's x509_pubkey_decode takes its older, direct path (the key type's own
  * SubjectPublicKeyInfo decoder) when an ENGINE is registered for the key type. We register one
  * that implements RSA and EC with OpenSSL's own built-in EVP_PKEY_METHODs, so no algorithm changes
- * hands: the same OpenSSL code verifies and derives, only the decoder search is skipped. Keys the
- * server loads from its own files (PEM_read_*PrivateKey) stay provider keys.
+ * hands: RSA and EC keys decoded from then on (the server's own key too) are OpenSSL's "legacy"
+ * keys, whose methods call the same RSA/EC code as the default provider (blinding and
+ * constant-time paths included) - only the decoder search is skipped.
  *
  * ENGINE is deprecated in OpenSSL 3, hence the warning suppression below; the function is a no-op
  * where OpenSSL has no ENGINE support or already caches decoders.
