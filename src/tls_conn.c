@@ -89,6 +89,12 @@ verify_reason(int err)
 		return "CRL not yet valid";
 	case X509_V_ERR_CRL_SIGNATURE_FAILURE:
 		return "CRL signature invalid";
+	/* below OpenSSL's security level 2: RSA/DSA/DH < 2048 bits, EC < 224, SHA-1 signatures */
+	case X509_V_ERR_EE_KEY_TOO_SMALL:
+	case X509_V_ERR_CA_KEY_TOO_SMALL:
+		return "key too weak";
+	case X509_V_ERR_CA_MD_TOO_WEAK:
+		return "signature too weak";
 	default:
 		return "certificate invalid";
 	}

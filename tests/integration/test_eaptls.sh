@@ -169,6 +169,19 @@ short_lived_cert() {
 			-enddate "$(utc_in "$secs")" >/dev/null 2>&1)
 }
 
+# weak_cert NAME: a client certificate NAME@example.org from the test CA with an RSA-1024 key
+# (below OpenSSL's security level 2, which kagid keeps).
+weak_cert() {
+	local name=$1 d=$PKI/ca
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out "$PKI/$name.key" 2>/dev/null &&
+		printf '%s\n' "basicConstraints = critical, CA:FALSE" "keyUsage = critical, digitalSignature" \
+			"extendedKeyUsage = clientAuth" "subjectAltName = email:$name@example.org" >"$d/ext/$name.ext" &&
+		openssl req -new -key "$PKI/$name.key" -subj "/CN=$name@example.org" -out "$d/ext/$name.csr" \
+			-config "$d/openssl.cnf" 2>/dev/null &&
+		(cd "$d" && openssl ca -config openssl.cnf -batch -notext -in "ext/$name.csr" \
+			-out "../$name.pem" -extfile "ext/$name.ext" >/dev/null 2>&1)
+}
+
 # crl_valid_for SECONDS: rewrite the test CA's CRL (atomically) with a nextUpdate SECONDS away.
 crl_valid_for() {
 	local tmp
@@ -289,6 +302,16 @@ for v in 12 13; do
 	expect_reject reject-no-eku-tls$v erin$v erin@example.org "missing clientAuth EKU"
 	expect_reject reject-identity-mismatch-tls$v alice-as-bob$v bob@example.org "identity mismatch"
 done
+
+# An RSA-1024 client key (the supplicant lowered its own security level to offer it) is refused
+if weak_cert walter; then
+	for v in 12 13; do
+		peer_conf walter$v walter walter@example.org $v 'openssl_ciphers="DEFAULT@SECLEVEL=0"'
+		expect_reject reject-weak-key-tls$v walter$v walter@example.org "key too weak"
+	done
+else
+	kt_fail reject-weak-key "could not issue an RSA-1024 certificate"
+fi
 
 # CRL re-read at run time: grace passes, is revoked (no signal to kagid), then fails
 peer_conf grace12 grace grace@example.org 12
