@@ -265,7 +265,7 @@ authenticate(const struct test_opts *o, const struct peer_config *pc, int fd,
 		       peer_error(p) ? peer_error(p) : "the peer refused the server's answer");
 		goto out;
 	}
-	printf("  gave up after %u rounds\n", MAX_ROUNDS);
+	printf("  gave up after %d rounds\n", MAX_ROUNDS);
 out:
 	talloc_free(ctx);
 	return ret;

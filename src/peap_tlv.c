@@ -60,7 +60,7 @@ void
 peap_prf_plus(const uint8_t *key, size_t keylen, const uint8_t *seed, size_t seedlen,
 	      uint8_t *out, size_t outlen)
 {
-	uint8_t t[20], buf[20 + 128 + 3];
+	uint8_t t[20] = {0}, buf[20 + 128 + 3];
 	size_t off = 0, tlen = 0;
 	unsigned n = 1;
 
