@@ -5,6 +5,9 @@
 #
 #   help-kagid, help-kagi           --help exits 0; kagid's mentions -X, -C, -d
 #   check-good                      kagid -C -d DIR exits 0 on a good configuration
+#   check-dictionary-core / -vendors / check-unknown-attribute
+#                                   vendor dictionaries load only when a reply names a vendor
+#                                   attribute; an unknown attribute name is a clear error
 #   check-unknown-option / check-short-secret / check-missing-cert / check-key-mismatch
 #                                   kagid -C exits non-zero, and its error names the problem
 #   check-short-secret-not-echoed   ... without printing the short secret itself
@@ -95,6 +98,25 @@ if "$KAGID" -C -d "$RADDB" >"$KT_DIR/out/check-good" 2>&1; then
 else
 	kt_fail check-good "kagid -C exit $?: $(one_line "$KT_DIR/out/check-good")"
 fi
+
+# RADIUS dictionaries: the core set, all vendors once a reply names a vendor attribute, and a
+# clear error for a name no dictionary has
+if grep -q 'RADIUS dictionary: RFC and Microsoft' "$KT_DIR/out/check-good"; then
+	kt_ok check-dictionary-core
+else
+	kt_fail check-dictionary-core "$(grep -i dictionary "$KT_DIR/out/check-good")"
+fi
+restore
+printf 'user vendorful {\n    password = "vendorful-pw-1"\n    reply = "Aruba-User-Role = staff"\n}\n' >>"$RADDB/users"
+if "$KAGID" -C -d "$RADDB" >"$KT_DIR/out/check-dictionary-vendors" 2>&1 &&
+	grep -q 'RADIUS dictionary: all vendors' "$KT_DIR/out/check-dictionary-vendors"; then
+	kt_ok check-dictionary-vendors
+else
+	kt_fail check-dictionary-vendors "$(one_line "$KT_DIR/out/check-dictionary-vendors")"
+fi
+restore
+printf 'user nosuch {\n    password = "nosuch-pw-123"\n    reply = "No-Such-Attribute-Anywhere = 1"\n}\n' >>"$RADDB/users"
+check_bad check-unknown-attribute "No-Such-Attribute-Anywhere"
 
 # worker threads: out of range in kagi.conf, and bad -t values
 restore
