@@ -290,14 +290,81 @@ prefix_match(const uint8_t *net, const uint8_t *addr, unsigned prefix)
 	return true;
 }
 
+static unsigned
+addr_hash(int family, const uint8_t *a)
+{
+	unsigned h = 2166136261u ^ (unsigned)family;
+
+	for (unsigned i = 0; i < (family == AF_INET ? 4u : 16u); i++)
+		h = (h ^ a[i]) * 16777619u;
+	return h;
+}
+
+static bool
+is_host(const struct client *cl)
+{
+	return cl->prefix == (cl->family == AF_INET ? 32u : 128u);
+}
+
+static int
+net_longest_first(const void *x, const void *y, void *arg)
+{
+	const struct client *clients = arg;
+	unsigned a = *(const unsigned *)x, b = *(const unsigned *)y;
+
+	if (clients[a].prefix != clients[b].prefix)
+		return clients[a].prefix > clients[b].prefix ? -1 : 1;
+	return a < b ? -1 : a > b; /* config order among equals */
+}
+
+/*
+ * clients_find's index, so that a packet costs one hash probe (hosts) plus a scan of the
+ * network entries only, whatever the number of per-AP host entries in clients.conf.
+ */
+static int
+clients_index(struct conf *c)
+{
+	unsigned n_hosts = 0, size = 2, i;
+
+	for (i = 0; i < c->n_clients; i++)
+		n_hosts += is_host(&c->clients[i]);
+	while (size < 2 * n_hosts)
+		size *= 2;
+	c->client_hosts = talloc_zero_array(c, unsigned, size);
+	c->client_nets = talloc_array(c, unsigned, c->n_clients - n_hosts + 1);
+	if (!c->client_hosts || !c->client_nets)
+		return -1;
+	c->client_host_mask = size - 1;
+	for (i = 0; i < c->n_clients; i++) {
+		const struct client *cl = &c->clients[i];
+		unsigned s;
+
+		if (!is_host(cl)) {
+			c->client_nets[c->n_client_nets++] = i;
+			continue;
+		}
+		for (s = addr_hash(cl->family, cl->net) & c->client_host_mask; c->client_hosts[s];
+		     s = (s + 1) & c->client_host_mask) {
+			const struct client *o = &c->clients[c->client_hosts[s] - 1];
+
+			if (o->family == cl->family && memcmp(o->net, cl->net, 16) == 0)
+				break; /* the same host twice: the first entry keeps it */
+		}
+		if (!c->client_hosts[s])
+			c->client_hosts[s] = i + 1;
+	}
+	qsort_r(c->client_nets, c->n_client_nets, sizeof(unsigned), net_longest_first,
+		c->clients);
+	return 0;
+}
+
 const struct client *
 clients_find(const struct conf *c, const struct sockaddr *addr)
 {
 	const uint8_t *a;
 	int family = addr->sa_family;
 	uint8_t v4[4];
-	const struct client *best = NULL;
-	unsigned i;
+	unsigned i, s;
 
 	if (family == AF_INET) {
 		a = (const uint8_t *)&((const struct sockaddr_in *)addr)->sin_addr;
@@ -313,15 +380,21 @@ clients_find(const struct conf *c, const struct sockaddr *addr)
 	} else {
 		return NULL;
 	}
-	for (i = 0; i < c->n_clients; i++) {
-		const struct client *cl = &c->clients[i];
+	/* A host entry is the longest prefix there is. */
+	for (s = addr_hash(family, a) & c->client_host_mask; c->client_hosts && c->client_hosts[s];
+	     s = (s + 1) & c->client_host_mask) {
+		const struct client *cl = &c->clients[c->client_hosts[s] - 1];
 
-		if (cl->family != family || !prefix_match(cl->net, a, cl->prefix))
-			continue;
-		if (!best || cl->prefix > best->prefix)
-			best = cl;
+		if (cl->family == family && prefix_match(cl->net, a, cl->prefix))
+			return cl;
 	}
-	return best;
+	for (i = 0; i < c->n_client_nets; i++) {
+		const struct client *cl = &c->clients[c->client_nets[i]];
+
+		if (cl->family == family && prefix_match(cl->net, a, cl->prefix))
+			return cl;
+	}
+	return NULL;
 }
 
 static int
@@ -602,7 +675,9 @@ load_clients(struct conf *c, char *err, size_t errlen, void (*warn)(void *, cons
 		cl->shortname = talloc_strdup(c, shortname ? shortname : cl->name);
 	}
 	c->n_clients = n;
-	ret = 0;
+	ret = clients_index(c);
+	if (ret < 0)
+		snprintf(err, errlen, "out of memory");
 out:
 	/* libconfuse keeps its own copy of the secret: wipe it before freeing. */
 	for (i = 0; i < cfg_size(cfg, "client"); i++) {

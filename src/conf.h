@@ -133,6 +133,12 @@ struct conf {
 
 	struct client *clients;
 	unsigned n_clients;
+	/* clients_find's index: host entries (/32, /128) hashed (slot = index + 1, 0 empty), the
+	 * other entries by prefix length, longest first (config order among equals) */
+	unsigned *client_hosts;
+	unsigned client_host_mask;
+	unsigned *client_nets;
+	unsigned n_client_nets;
 
 	struct cert_rule *rules;
 	unsigned n_rules;

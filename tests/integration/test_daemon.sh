@@ -23,6 +23,9 @@
 #                                   the shared secret and the server key body appear nowhere in
 #                                   kagid's output
 #   sigterm                         kagid exits 0 within 2 s of SIGTERM
+#   clients-longest-prefix          clients.conf: host entries beat prefixes, longer prefixes beat
+#                                   shorter ones whatever their order, a repeated host keeps its
+#                                   first entry
 #   short-secret-ok-starts / short-secret-ok-warns / short-secret-ok-auth
 #                                   a 10-character secret with short_secret_ok = yes: kagid
 #                                   starts, warns on stderr, and authenticates with it
@@ -327,6 +330,63 @@ else
 	wait "$KT_PID" 2>/dev/null
 	KT_PID=
 	kt_fail short-secret-ok-starts "kagid did not start: $(tail -n 5 "$KT_DIR/kagid.log" | tr '\n' ' ')"
+fi
+kt_stop
+
+# --- clients.conf: longest prefix wins, host entries looked up directly -------------------------
+# Entries in an order where the longest match is never the first: /8 (secret A), a host (B), a /24
+# (C), a second entry for the same host (D, ignored: the first keeps it), a /16 (E). Each
+# Status-Server (RFC 5997, with Message-Authenticator) comes from its own 127.x address, signed
+# with one secret; it is answered only if that secret belongs to the client the address maps to.
+kt_config
+cat >"$KT_DIR/raddb/clients.conf" <<CONF
+client wide { ipaddr = 127.0.0.0/8
+    secret = "secret-A-wide-0123456789" }
+client host3 { ipaddr = 127.0.0.3
+    secret = "secret-B-host-0123456789" }
+client net24 { ipaddr = 127.0.0.0/24
+    secret = "secret-C-net24-0123456789" }
+client host3again { ipaddr = 127.0.0.3
+    secret = "secret-D-again-0123456789" }
+client net16 { ipaddr = 127.1.0.0/16
+    secret = "secret-E-net16-0123456789" }
+CONF
+kt_start
+if why=$(python3 - "$KT_PORT" <<'PY'
+import hashlib, hmac, os, socket, struct, sys
+port = int(sys.argv[1])
+def status_server(src, secret):
+    auth = os.urandom(16)
+    attrs = bytes([80, 18]) + bytes(16)
+    pkt = bytearray(struct.pack("!BBH", 12, 7, 20 + len(attrs)) + auth + attrs)
+    pkt[22:38] = hmac.new(secret.encode(), bytes(pkt), hashlib.md5).digest()
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((src, 0))
+    s.settimeout(0.5)
+    s.sendto(bytes(pkt), ("127.0.0.1", port))
+    try:
+        s.recv(4096)
+        return True
+    except socket.timeout:
+        return False
+    finally:
+        s.close()
+cases = [("127.0.0.3", "secret-B-host-0123456789", True),   # host beats /24 and /8
+         ("127.0.0.3", "secret-D-again-0123456789", False), # duplicate host entry: first wins
+         ("127.0.0.3", "secret-C-net24-0123456789", False),
+         ("127.0.0.4", "secret-C-net24-0123456789", True),  # /24 beats /8
+         ("127.0.0.4", "secret-A-wide-0123456789", False),
+         ("127.1.2.3", "secret-E-net16-0123456789", True),  # /16 beats /8
+         ("127.2.0.1", "secret-A-wide-0123456789", True)]   # only /8
+bad = [f"{src} with {sec[:8]}: {'answered' if got else 'dropped'}"
+       for src, sec, want in cases for got in [status_server(src, sec)] if got != want]
+print("; ".join(bad))
+sys.exit(1 if bad else 0)
+PY
+); then
+	kt_ok clients-longest-prefix
+else
+	kt_fail clients-longest-prefix "$why"
 fi
 kt_stop
 
