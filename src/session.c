@@ -13,6 +13,7 @@
 #include <string.h>
 
 #define SESSION_BUCKETS 16384
+#define SLOT_BUCKETS 1024
 
 /* Per-client accounting, kept by name so it survives configuration reloads. */
 struct client_slot {
@@ -26,7 +27,7 @@ struct session_table {
 	struct eap_session *buckets[SESSION_BUCKETS];
 	struct dlist lru;
 	unsigned count;
-	struct client_slot *slots;
+	struct client_slot *slots[SLOT_BUCKETS]; /* by name hash: one per RADIUS client */
 	session_drop_fn *drop;
 	void *drop_arg;
 	bool freeing;
@@ -84,12 +85,22 @@ session_table_new(TALLOC_CTX *ctx, session_drop_fn *drop, void *arg)
 	return t;
 }
 
+static unsigned
+slot_hash(const char *name)
+{
+	unsigned h = 2166136261u;
+
+	for (; *name; name++)
+		h = (h ^ (unsigned char)*name) * 16777619u;
+	return h % SLOT_BUCKETS;
+}
+
 static struct client_slot *
 slot_get(struct session_table *t, const char *client, bool create)
 {
-	struct client_slot *s;
+	struct client_slot *s, **head = &t->slots[slot_hash(client)];
 
-	for (s = t->slots; s; s = s->next)
+	for (s = *head; s; s = s->next)
 		if (strcmp(s->name, client) == 0)
 			return s;
 	if (!create)
@@ -103,8 +114,8 @@ slot_get(struct session_table *t, const char *client, bool create)
 		return NULL;
 	}
 	dlist_init(&s->lru);
-	s->next = t->slots;
-	t->slots = s;
+	s->next = *head;
+	*head = s;
 	return s;
 }
 

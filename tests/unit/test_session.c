@@ -406,6 +406,33 @@ test_client_bookkeeping_bounded(void **state)
 	}
 }
 
+/* Thousands of RADIUS clients (more than the slot hash has buckets): each keeps its own count
+ * and its own cap. */
+static void
+test_many_clients(void **state)
+{
+	struct fixture *fx = *state;
+	char name[32];
+	unsigned i;
+
+	for (i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "ap-%u", i);
+		assert_non_null(create_idle(fx->t, name, 0, 1, i));
+	}
+	assert_int_equal(session_count(fx->t), 3000);
+	assert_int_equal(fx->drops.n, 0);
+	/* ap-1234 at its cap of one: its own session goes, nobody else's */
+	assert_non_null(create_idle(fx->t, "ap-1234", 0, 1, 5000));
+	assert_int_equal(fx->drops.n, 1);
+	assert_string_equal(fx->drops.client[0], "ap-1234");
+	assert_int_equal(session_count(fx->t), 3000);
+	for (i = 0; i < 3000; i += 7) {
+		snprintf(name, sizeof(name), "ap-%u", i);
+		assert_int_equal(session_client_count(fx->t, name), 1);
+	}
+	assert_int_equal(session_client_count(fx->t, "ap-not-there"), 0);
+}
+
 static void
 trace_cb(void *arg, const char *text)
 {
@@ -583,6 +610,7 @@ main(void)
 		T(test_reason_trace),
 		T(test_long_client_name),
 		T(test_client_bookkeeping_bounded),
+		T(test_many_clients),
 		T(test_busy_not_evicted_or_expired),
 		T(test_threads),
 	};
