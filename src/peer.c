@@ -32,6 +32,7 @@ struct peer {
 	bool phase2_started; /* TTLS: AVPs sent; PEAP: inner method seen */
 	bool inner_ok;	     /* inner method completed (MS-CHAPv2 Success verified / GTC sent) */
 	bool method_done;    /* the peer would accept EAP-Success now */
+	bool tls_failed;     /* TLS failed; our alert or ACK went out, EAP-Failure comes next */
 	bool have_msk;
 	uint8_t msk[64];
 	uint8_t km[128];
@@ -79,6 +80,23 @@ fail(struct peer *p, const char *fmt, ...)
 		va_end(ap);
 	}
 	return PEER_FAIL;
+}
+
+/*
+ * TLS failed (an alert from the server, or our own verdict on its certificate): remember why,
+ * then answer as RFC 5216 §2.1.3 asks, with our alert if TLS produced one, else an empty
+ * EAP-TLS response, so that the server can end the conversation with EAP-Failure instead of
+ * waiting for us until it times out.
+ */
+static enum peer_step respond_tls(struct peer *p, TALLOC_CTX *ctx, uint8_t id,
+				  struct eap_buf *out);
+
+static enum peer_step
+tls_failed(struct peer *p, TALLOC_CTX *ctx, uint8_t id, struct eap_buf *out, const char *what)
+{
+	fail(p, "%s: %s", what, tls_conn_reason(p->conn) ? tls_conn_reason(p->conn) : "?");
+	p->tls_failed = true;
+	return respond_tls(p, ctx, id, out) == PEER_CONTINUE ? PEER_CONTINUE : PEER_FAIL;
 }
 
 static int
@@ -544,6 +562,8 @@ method_request(struct peer *p, TALLOC_CTX *ctx, uint8_t id, const uint8_t *td, s
 	}
 	if (!p->started)
 		return fail(p, "method request before Start");
+	if (p->tls_failed)
+		return fail(p, "the server went on after a TLS failure");
 	/* The framer refuses S from the other side; here the other side is the server. */
 	switch (tls_frame_receive(p, &p->frame, td, len, &flags, &reason)) {
 	case FRAME_RX_ERROR:
@@ -574,8 +594,7 @@ method_request(struct peer *p, TALLOC_CTX *ctx, uint8_t id, const uint8_t *td, s
 	if (!p->handshake_done) {
 		switch (tls_conn_handshake(p->conn)) {
 		case TLS_STEP_FAIL:
-			return fail(p, "TLS handshake failed: %s",
-				    tls_conn_reason(p->conn) ? tls_conn_reason(p->conn) : "?");
+			return tls_failed(p, ctx, id, out, "TLS handshake failed");
 		case TLS_STEP_CONTINUE:
 			return respond_tls(p, ctx, id, out);
 		case TLS_STEP_DONE:
@@ -605,8 +624,7 @@ method_request(struct peer *p, TALLOC_CTX *ctx, uint8_t id, const uint8_t *td, s
 
 		if (r < 0) {
 			talloc_free(app);
-			return fail(p, "TLS error in the tunnel: %s",
-				    tls_conn_reason(p->conn) ? tls_conn_reason(p->conn) : "?");
+			return tls_failed(p, ctx, id, out, "TLS error in the tunnel");
 		}
 		if (r == 0 || n + r >= MAX_MSG)
 			break;

@@ -48,9 +48,18 @@ if "$KAGI" test -a 127.0.0.1 -p "$KT_PORT" -s wrong-secret-0123456789 --ca "$KT_
 	-m tls "${tlsid[@]}" -t 200 >"$KT_DIR/t.out" 2>&1; then
 	kt_fail kagi-test-wrong-secret "exit 0 with a wrong secret"
 else kt_ok kagi-test-wrong-secret; fi
+base=$(kt_auth_lines)
 if "$KAGI" test "${common[@]/radius.kagi.test/evil.example.com}" -m tls "${tlsid[@]}" >"$KT_DIR/t.out" 2>&1; then
 	kt_fail kagi-test-server-name "exit 0 although the server name does not match"
 else kt_ok kagi-test-server-name; fi
+# ... and, as a supplicant does (RFC 5216 §2.1.3), it sent its alert to the server, which ended the
+# conversation with a Reject at once rather than waiting for it to time out.
+kt_wait_auth_lines $((base + 1))
+if tail -n +$((base + 1)) "$KT_DIR/auth.log" | grep '"result":"reject"' | grep -q 'peer sent TLS alert'; then
+	kt_ok kagi-test-alert-reaches-server
+else
+	kt_fail kagi-test-alert-reaches-server "$(tail -n +$((base + 1)) "$KT_DIR/auth.log" | head -1)"
+fi
 
 # A short bench run: every authentication succeeds, JSON is well formed.
 if "$KAGI" bench "${common[@]}" -m tls "${tlsid[@]}" -c 8 -n 200 --resume 0.5 --json >"$KT_DIR/b.json" 2>"$KT_DIR/b.err" &&
