@@ -257,6 +257,34 @@ md5_with_secret(struct codec_mac *m, uint8_t digest[16], const uint8_t *data, si
 }
 
 /*
+ * The offset of the Message-Authenticator among the attributes of pkt (len octets, header
+ * included): 0 if there is none, -1 if an attribute is broken or a Message-Authenticator has
+ * the wrong length or comes twice.
+ */
+static long
+ma_offset(const uint8_t *pkt, size_t len)
+{
+	size_t off, ma_off = 0;
+
+	for (off = RADIUS_HDR_LEN; off < len;) {
+		size_t alen;
+
+		if (len - off < 2)
+			return -1;
+		alen = pkt[off + 1];
+		if (alen < 2 || alen > len - off)
+			return -1;
+		if (pkt[off] == MA_ATTR) {
+			if (alen != MA_LEN || ma_off)
+				return -1;
+			ma_off = off;
+		}
+		off += alen;
+	}
+	return (long)ma_off;
+}
+
+/*
  * Sign an encoded reply as rad_sign does (RFC 3579 §3.2 Message-Authenticator: HMAC-MD5 over the
  * reply with the Request Authenticator in place and itself zeroed; then RFC 2865 §3 Response
  * Authenticator: MD5(Code|Identifier|Length|Request Authenticator|Attributes|secret)), but
@@ -267,16 +295,15 @@ reply_sign(uint8_t *pkt, size_t len, const uint8_t req_vector[16], const char *s
 	   struct codec_mac *mac)
 {
 	uint8_t digest[16];
-	size_t off;
+	long ma = ma_offset(pkt, len);
 
+	if (ma < 0)
+		return false;
 	memcpy(pkt + 4, req_vector, 16);
-	for (off = RADIUS_HDR_LEN; off + 2 <= len && pkt[off + 1] >= 2; off += pkt[off + 1]) {
-		if (pkt[off] == MA_ATTR && pkt[off + 1] == MA_LEN && off + MA_LEN <= len) {
-			memset(pkt + off + 2, 0, 16);
-			hmac_md5(mac, digest, pkt, len, secret);
-			memcpy(pkt + off + 2, digest, 16);
-			break;
-		}
+	if (ma > 0) {
+		memset(pkt + ma + 2, 0, 16);
+		hmac_md5(mac, digest, pkt, len, secret);
+		memcpy(pkt + ma + 2, digest, 16);
 	}
 	if (!md5_with_secret(mac, digest, pkt, len, secret))
 		return false;
@@ -296,7 +323,8 @@ codec_check_raw_mac(const uint8_t *buf, size_t len, const char *secret, size_t *
 {
 	uint8_t copy[CODEC_MAX_PACKET];
 	uint8_t digest[16];
-	size_t plen, off, ma_off = 0;
+	size_t plen;
+	long ma_off;
 
 	if (len < RADIUS_HDR_LEN)
 		return CODEC_RAW_MALFORMED;
@@ -307,21 +335,9 @@ codec_check_raw_mac(const uint8_t *buf, size_t len, const char *secret, size_t *
 	if (buf[0] != CODEC_ACCESS_REQUEST && buf[0] != CODEC_STATUS_SERVER)
 		return CODEC_RAW_BAD_CODE;
 
-	for (off = RADIUS_HDR_LEN; off < plen;) {
-		size_t alen;
-
-		if (plen - off < 2)
-			return CODEC_RAW_MALFORMED;
-		alen = buf[off + 1];
-		if (alen < 2 || alen > plen - off)
-			return CODEC_RAW_MALFORMED;
-		if (buf[off] == MA_ATTR) {
-			if (alen != MA_LEN || ma_off)
-				return CODEC_RAW_MALFORMED;
-			ma_off = off;
-		}
-		off += alen;
-	}
+	ma_off = ma_offset(buf, plen);
+	if (ma_off < 0)
+		return CODEC_RAW_MALFORMED;
 	/* RFC 3579 §3.2 and the BlastRADIUS fix: every request must carry one. */
 	if (!ma_off)
 		return CODEC_RAW_NO_MA;
@@ -858,8 +874,6 @@ codec_reply_check_locked(TALLOC_CTX *ctx, const struct codec_out *o, const uint8
 	uint8_t calc[16];
 	size_t plen, off, ma_off = 0;
 	uint8_t copy[CODEC_MAX_PACKET];
-	EVP_MD_CTX *md;
-	unsigned int mdlen = 16;
 	decode_fail_t reason;
 
 	if (len < RADIUS_HDR_LEN || len > CODEC_MAX_PACKET) {
@@ -882,16 +896,10 @@ codec_reply_check_locked(TALLOC_CTX *ctx, const struct codec_out *o, const uint8
 	/* Response Authenticator: MD5(Code|ID|Length|RequestAuth|Attributes|Secret). */
 	memcpy(copy, buf, plen);
 	memcpy(copy + 4, o->packet->vector, 16);
-	md = EVP_MD_CTX_new();
-	if (!md || EVP_DigestInit_ex(md, EVP_md5(), NULL) != 1 ||
-	    EVP_DigestUpdate(md, copy, plen) != 1 ||
-	    EVP_DigestUpdate(md, secret, strlen(secret)) != 1 ||
-	    EVP_DigestFinal_ex(md, calc, &mdlen) != 1) {
-		EVP_MD_CTX_free(md);
+	if (!md5_with_secret(NULL, calc, copy, plen, secret)) {
 		snprintf(err, errlen, "MD5 failed");
 		return NULL;
 	}
-	EVP_MD_CTX_free(md);
 	if (CRYPTO_memcmp(calc, buf + 4, 16) != 0) {
 		snprintf(err, errlen, "bad Response Authenticator (wrong secret?)");
 		return NULL;

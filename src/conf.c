@@ -5,6 +5,7 @@
 
 #include "codec.h"
 #include "eap.h"
+#include "hash.h"
 #include "mschap.h"
 #include "tls_ctx.h"
 
@@ -293,11 +294,7 @@ prefix_match(const uint8_t *net, const uint8_t *addr, unsigned prefix)
 static unsigned
 addr_hash(int family, const uint8_t *a)
 {
-	unsigned h = 2166136261u ^ (unsigned)family;
-
-	for (unsigned i = 0; i < (family == AF_INET ? 4u : 16u); i++)
-		h = (h ^ a[i]) * 16777619u;
-	return h;
+	return hash_bytes(HASH_INIT ^ (unsigned)family, a, family == AF_INET ? 4 : 16);
 }
 
 static bool

@@ -6,6 +6,7 @@
 #include "dupcache.h"
 
 #include "dlist.h"
+#include "hash.h"
 
 #include <netinet/in.h>
 #include <pthread.h>
@@ -59,13 +60,7 @@ make_key(struct dup_key *k, const struct sockaddr *src, uint8_t id)
 static unsigned
 key_hash(const struct dup_key *k)
 {
-	const uint8_t *p = (const uint8_t *)k;
-	unsigned h = 2166136261u;
-	size_t i;
-
-	for (i = 0; i < sizeof(*k); i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h % DUP_BUCKETS;
+	return hash_bytes(HASH_INIT, k, sizeof(*k)) % DUP_BUCKETS;
 }
 
 static int

@@ -854,13 +854,7 @@ bench_options(struct bench *b, int argc, char **argv)
 			b->key = optarg;
 			break;
 		case 4:
-			b->min_version = TLS1_2_VERSION;
-			b->max_version = TLS1_3_VERSION;
-			if (strcmp(optarg, "1.2") == 0) {
-				b->max_version = TLS1_2_VERSION;
-			} else if (strcmp(optarg, "1.3") == 0) {
-				b->min_version = TLS1_3_VERSION;
-			} else if (strcmp(optarg, "any") != 0) {
+			if (peer_parse_tls(optarg, &b->min_version, &b->max_version) < 0) {
 				fprintf(stderr, "kagi bench: --tls 1.2, 1.3 or any\n");
 				return OPTS_BAD;
 			}

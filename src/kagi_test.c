@@ -348,11 +348,7 @@ kagi_test_main(int argc, char **argv)
 			o.server_name = optarg;
 			break;
 		case 5:
-			if (strcmp(optarg, "1.2") == 0)
-				o.max_version = TLS1_2_VERSION;
-			else if (strcmp(optarg, "1.3") == 0)
-				o.min_version = TLS1_3_VERSION;
-			else if (strcmp(optarg, "any") != 0) {
+			if (peer_parse_tls(optarg, &o.min_version, &o.max_version) < 0) {
 				fprintf(stderr, "kagi test: --tls 1.2, 1.3 or any\n");
 				return 2;
 			}

@@ -111,6 +111,16 @@ peer_destructor(struct peer *p)
 }
 
 int
+peer_parse_tls(const char *s, int *min_version, int *max_version)
+{
+	if (strcmp(s, "1.2") != 0 && strcmp(s, "1.3") != 0 && strcmp(s, "any") != 0)
+		return -1;
+	*min_version = strcmp(s, "1.3") == 0 ? TLS1_3_VERSION : TLS1_2_VERSION;
+	*max_version = strcmp(s, "1.2") == 0 ? TLS1_2_VERSION : TLS1_3_VERSION;
+	return 0;
+}
+
+int
 peer_parse_method(const char *name, enum peer_method *m, enum peer_inner *inner)
 {
 	static const struct {

@@ -75,5 +75,7 @@ SSL_SESSION *peer_session(const struct peer *p);
 
 /* Parse "tls", "peap", "peap-gtc", "ttls-pap", ... into method + inner. 0 or -1. */
 int peer_parse_method(const char *name, enum peer_method *m, enum peer_inner *inner);
+/* Parse a --tls value, "1.2", "1.3" or "any", into a version range. 0 or -1. */
+int peer_parse_tls(const char *s, int *min_version, int *max_version);
 
 #endif

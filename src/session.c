@@ -4,6 +4,7 @@
 #include "session.h"
 
 #include "conf.h"
+#include "hash.h"
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -88,11 +89,7 @@ session_table_new(TALLOC_CTX *ctx, session_drop_fn *drop, void *arg)
 static unsigned
 slot_hash(const char *name)
 {
-	unsigned h = 2166136261u;
-
-	for (; *name; name++)
-		h = (h ^ (unsigned char)*name) * 16777619u;
-	return h % SLOT_BUCKETS;
+	return hash_bytes(HASH_INIT, name, strlen(name)) % SLOT_BUCKETS;
 }
 
 static struct client_slot *

@@ -745,6 +745,15 @@ chain_until(STACK_OF(X509) *chain, time_t crl_until)
 	return until;
 }
 
+/* The chain of c verified against store gen, a result that holds until `until`. */
+static void
+stamp_set(struct tls_conn *c, unsigned long gen, time_t until)
+{
+	c->have_stamp = true;
+	c->stamp.store_gen = gen;
+	c->stamp.until = until;
+}
+
 /*
  * The key of a client's chain in the verified-chain cache: SHA-256 over the SHA-256 of each
  * certificate it sent (leaf first). False if it cannot be computed (then: no shortcut).
@@ -764,8 +773,8 @@ chain_key(X509 *leaf, STACK_OF(X509) *sent, unsigned char key[32])
 
 		if (x == leaf)
 			continue;
-		if (n + 32 > sizeof(digests) || X509_digest(x, EVP_sha256(), digests + n, &len) != 1 ||
-		    len != 32)
+		if (n + 32 > sizeof(digests) ||
+		    X509_digest(x, EVP_sha256(), digests + n, &len) != 1 || len != 32)
 			return false;
 		n += 32;
 	}
@@ -794,9 +803,7 @@ tls_conn_verify_chain(X509_STORE_CTX *xs, void *arg)
 		return X509_verify_cert(xs);
 	keyed = chain_key(X509_STORE_CTX_get0_cert(xs), X509_STORE_CTX_get0_untrusted(xs), key);
 	if (keyed && tls_server_chain_known(srv, key, c->store_gen, now, &until)) {
-		c->have_stamp = true;
-		c->stamp.store_gen = c->store_gen;
-		c->stamp.until = until;
+		stamp_set(c, c->store_gen, until);
 		if (c->trace)
 			c->trace(c->trace_arg, "TLS: client chain verified before against the same "
 					       "CA certificates and CRLs, nothing in it expired "
@@ -805,9 +812,8 @@ tls_conn_verify_chain(X509_STORE_CTX *xs, void *arg)
 	}
 	ok = X509_verify_cert(xs);
 	if (ok == 1) {
-		c->have_stamp = true;
-		c->stamp.store_gen = c->store_gen;
-		c->stamp.until = chain_until(X509_STORE_CTX_get0_chain(xs), c->crl_until);
+		stamp_set(c, c->store_gen,
+			  chain_until(X509_STORE_CTX_get0_chain(xs), c->crl_until));
 		if (keyed)
 			tls_server_chain_put(srv, key, c->store_gen, c->stamp.until, now);
 	}
@@ -848,8 +854,7 @@ tls_conn_recheck(struct tls_conn *c, struct tls_server *srv, time_t now, const c
 		 * Same CA certificates and CRLs as when the chain was last verified, and none of
 		 * them, nor the CRL, has expired since: the verification would say the same.
 		 */
-		c->have_stamp = true;
-		c->stamp = *st;
+		stamp_set(c, st->store_gen, st->until);
 		ok = true;
 		goto out;
 	}
@@ -861,9 +866,7 @@ tls_conn_recheck(struct tls_conn *c, struct tls_server *srv, time_t now, const c
 	X509_STORE_CTX_set_purpose(xs, X509_PURPOSE_SSL_CLIENT);
 	if (X509_verify_cert(xs) == 1) {
 		ok = true;
-		c->have_stamp = true;
-		c->stamp.store_gen = gen;
-		c->stamp.until = chain_until(X509_STORE_CTX_get0_chain(xs), crl_until);
+		stamp_set(c, gen, chain_until(X509_STORE_CTX_get0_chain(xs), crl_until));
 	} else {
 		*reason = verify_reason(X509_STORE_CTX_get_error(xs));
 	}

@@ -6,6 +6,7 @@
 
 #include "conf.h"
 #include "dlist.h"
+#include "hash.h"
 #include "tls_conn.h"
 
 #include <openssl/err.h>
@@ -79,11 +80,7 @@ static atomic_ulong store_gens;
 static unsigned
 cache_hash(const unsigned char *id, unsigned len)
 {
-	unsigned h = 2166136261u, i;
-
-	for (i = 0; i < len; i++)
-		h = (h ^ id[i]) * 16777619u;
-	return h % CACHE_BUCKETS;
+	return hash_bytes(HASH_INIT, id, len) % CACHE_BUCKETS;
 }
 
 static struct cache_entry **
