@@ -181,17 +181,25 @@ codec_free(void)
 	codec_ready = false;
 }
 
-/* A reusable HMAC-MD5: the MAC fetched and the context made once, keyed per packet. */
+/*
+ * A reusable HMAC-MD5: the MAC fetched and the context made once, keyed again only when the
+ * secret differs from the last packet's (most packets come from the same few NASes); a re-init
+ * with the same key skips the key schedule.
+ */
 struct codec_mac {
 	EVP_MAC *mac;
 	EVP_MAC_CTX *ctx;
 	EVP_MD *md5; /* Response Authenticators */
 	EVP_MD_CTX *md_ctx;
+	char *keyed; /* the secret ctx holds, NULL if none */
+	size_t keyed_len;
 };
 
 static int
 mac_free(struct codec_mac *m)
 {
+	if (m->keyed)
+		OPENSSL_cleanse(m->keyed, m->keyed_len);
 	EVP_MAC_CTX_free(m->ctx);
 	EVP_MAC_free(m->mac);
 	EVP_MD_CTX_free(m->md_ctx);
@@ -230,10 +238,27 @@ hmac_md5(struct codec_mac *m, uint8_t digest[16], const uint8_t *data, size_t le
 {
 	size_t klen = strlen(secret), out = 0;
 
-	if (m && EVP_MAC_init(m->ctx, (const unsigned char *)secret, klen, NULL) == 1 &&
-	    EVP_MAC_update(m->ctx, data, len) == 1 && EVP_MAC_final(m->ctx, digest, &out, 16) == 1 &&
-	    out == 16)
-		return;
+	if (m) {
+		bool same = m->keyed && m->keyed_len == klen && memcmp(m->keyed, secret, klen) == 0;
+		int ok = same ? EVP_MAC_init(m->ctx, NULL, 0, NULL)
+			      : EVP_MAC_init(m->ctx, (const unsigned char *)secret, klen, NULL);
+
+		if (!same && m->keyed) {
+			OPENSSL_cleanse(m->keyed, m->keyed_len);
+			TALLOC_FREE(m->keyed);
+		}
+		if (ok == 1 && !same) {
+			m->keyed = talloc_memdup(m, secret, klen);
+			m->keyed_len = klen;
+		}
+		if (ok == 1 && EVP_MAC_update(m->ctx, data, len) == 1 &&
+		    EVP_MAC_final(m->ctx, digest, &out, 16) == 1 && out == 16)
+			return;
+		if (m->keyed) { /* a failed context starts from a fresh key next time */
+			OPENSSL_cleanse(m->keyed, m->keyed_len);
+			TALLOC_FREE(m->keyed);
+		}
+	}
 	ERR_clear_error();
 	fr_hmac_md5(digest, data, len, (const uint8_t *)secret, klen);
 }

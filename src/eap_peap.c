@@ -137,12 +137,14 @@ send_result(struct eap_session *s, struct eap_peap *d, bool success, const uint8
 		static const uint8_t zero_isk[32];
 		uint8_t *cb = pkt + len;
 
-		if (get_tk(d, tk) < 0 || RAND_bytes(d->nonce, sizeof(d->nonce)) != 1) {
+		bool keyed = get_tk(d, tk) >= 0 && RAND_bytes(d->nonce, sizeof(d->nonce)) == 1 &&
+			     peap_cmk(tk, isk ? isk : zero_isk, d->fast_reconnect, d->ipmk, d->cmk);
+
+		OPENSSL_cleanse(tk, sizeof(tk));
+		if (!keyed) {
 			session_set_reason(s, "cannot derive PEAP crypto-binding keys");
 			return EAP_STEP_FAIL;
 		}
-		peap_cmk(tk, isk ? isk : zero_isk, d->fast_reconnect, d->ipmk, d->cmk);
-		OPENSSL_cleanse(tk, sizeof(tk));
 		/* Crypto-Binding TLV: M=0, type 12, length 56 (MS-PEAP §2.2.8.1.2). */
 		cb[0] = 0;
 		cb[1] = PEAP_TLV_CRYPTO_BINDING;
@@ -154,7 +156,10 @@ send_result(struct eap_session *s, struct eap_peap *d, bool success, const uint8
 		cb[7] = 0; /* Sub-Type: request */
 		memcpy(cb + 8, d->nonce, 32);
 		memset(cb + 40, 0, 20);
-		peap_compound_mac(d->cmk, cb, cb + 40);
+		if (!peap_compound_mac(d->cmk, cb, cb + 40)) {
+			session_set_reason(s, "cannot compute the PEAP Compound MAC");
+			return EAP_STEP_FAIL;
+		}
 		len += 60;
 	}
 	pkt[2] = (uint8_t)(len >> 8);
@@ -207,8 +212,8 @@ handle_result(struct eap_session *s, struct eap_peap *d, const uint8_t *p, size_
 		uint8_t tlv60[60], mac[20];
 
 		memcpy(tlv60, v - 4, 60);
-		peap_compound_mac(d->cmk, tlv60, mac);
-		if (v[1] != 0 || v[3] != 1 || CRYPTO_memcmp(v + 4, d->nonce, 32) != 0 ||
+		if (!peap_compound_mac(d->cmk, tlv60, mac) || v[1] != 0 || v[3] != 1 ||
+		    CRYPTO_memcmp(v + 4, d->nonce, 32) != 0 ||
 		    CRYPTO_memcmp(mac, v + 36, 20) != 0) {
 			session_set_reason(s, "PEAP Crypto-Binding TLV invalid (version, "
 					      "sub-type, nonce or Compound MAC)");
@@ -228,7 +233,10 @@ handle_result(struct eap_session *s, struct eap_peap *d, const uint8_t *p, size_
 		/* MS-PEAP §3.1.5.7: MSK = CSK[0..63]; no EMSK is defined. */
 		uint8_t csk[128];
 
-		peap_csk(d->ipmk, csk);
+		if (!peap_csk(d->ipmk, csk)) {
+			session_set_reason(s, "cannot derive keys");
+			return EAP_STEP_FAIL;
+		}
 		memcpy(s->msk, csk, 64);
 		memset(s->emsk, 0, sizeof(s->emsk));
 		OPENSSL_cleanse(csk, sizeof(csk));

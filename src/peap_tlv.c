@@ -3,9 +3,11 @@
  */
 #include "peap_tlv.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <pthread.h>
 #include <string.h>
 
 const char *
@@ -56,21 +58,60 @@ peap_tlv_parse(const uint8_t *buf, size_t len, struct peap_tlvs *out)
 	return NULL;
 }
 
-void
+/* HMAC, fetched once for the process (a fetch per call was most of PRF+'s cost on OpenSSL 3). */
+static EVP_MAC *hmac_alg;
+static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
+
+static void
+hmac_fetch(void)
+{
+	hmac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
+/* An HMAC-SHA1 context keyed with key; NULL on failure. */
+static EVP_MAC_CTX *
+hmac_sha1_new(const uint8_t *key, size_t keylen)
+{
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA1", 0),
+		OSSL_PARAM_construct_end(),
+	};
+	EVP_MAC_CTX *ctx;
+
+	pthread_once(&hmac_once, hmac_fetch);
+	ctx = hmac_alg ? EVP_MAC_CTX_new(hmac_alg) : NULL;
+	if (ctx && EVP_MAC_init(ctx, key, keylen, params) != 1) {
+		EVP_MAC_CTX_free(ctx);
+		ctx = NULL;
+	}
+	ERR_clear_error();
+	return ctx;
+}
+
+/* One HMAC over a..., b... with ctx's key (ctx re-initialised, the key schedule kept). */
+static bool
+hmac_sha1(EVP_MAC_CTX *ctx, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
+	  uint8_t out[20])
+{
+	size_t len = 0;
+
+	return EVP_MAC_init(ctx, NULL, 0, NULL) == 1 && EVP_MAC_update(ctx, a, alen) == 1 &&
+	       (blen == 0 || EVP_MAC_update(ctx, b, blen) == 1) &&
+	       EVP_MAC_final(ctx, out, &len, 20) == 1 && len == 20;
+}
+
+bool
 peap_prf_plus(const uint8_t *key, size_t keylen, const uint8_t *seed, size_t seedlen,
 	      uint8_t *out, size_t outlen)
 {
 	uint8_t t[20] = {0}, buf[20 + 128 + 3];
 	size_t off = 0, tlen = 0;
 	unsigned n = 1;
+	EVP_MAC_CTX *ctx = seedlen <= 128 ? hmac_sha1_new(key, keylen) : NULL;
+	bool ok = ctx != NULL;
 
-	if (seedlen > 128) {
-		memset(out, 0, outlen);
-		return;
-	}
-	while (off < outlen) {
+	while (ok && off < outlen) {
 		size_t blen = 0, take;
-		unsigned int mdlen = sizeof(t);
 
 		memcpy(buf, t, tlen);
 		blen = tlen;
@@ -79,55 +120,64 @@ peap_prf_plus(const uint8_t *key, size_t keylen, const uint8_t *seed, size_t see
 		buf[blen++] = (uint8_t)n;
 		buf[blen++] = 0;
 		buf[blen++] = 0;
-		HMAC(EVP_sha1(), key, (int)keylen, buf, blen, t, &mdlen);
+		ok = hmac_sha1(ctx, buf, blen, NULL, 0, t);
 		tlen = sizeof(t);
 		take = outlen - off < tlen ? outlen - off : tlen;
 		memcpy(out + off, t, take);
 		off += take;
 		n++;
 	}
+	EVP_MAC_CTX_free(ctx);
+	ERR_clear_error();
+	if (!ok)
+		OPENSSL_cleanse(out, outlen);
 	OPENSSL_cleanse(t, sizeof(t));
 	OPENSSL_cleanse(buf, sizeof(buf));
+	return ok;
 }
 
-void
+bool
 peap_cmk(const uint8_t tk[60], const uint8_t isk[32], bool fast_reconnect, uint8_t ipmk[40],
 	 uint8_t cmk[20])
 {
 	static const char label[] = "Inner Methods Compound Keys";
 	uint8_t seed[sizeof(label) - 1 + 32], imck[60];
+	bool ok;
 
 	if (fast_reconnect) {
 		memcpy(ipmk, tk, 40);
 		memcpy(cmk, tk + 40, 20);
-		return;
+		return true;
 	}
 	memcpy(seed, label, sizeof(label) - 1);
 	memcpy(seed + sizeof(label) - 1, isk, 32);
-	peap_prf_plus(tk, 40, seed, sizeof(seed), imck, sizeof(imck));
+	ok = peap_prf_plus(tk, 40, seed, sizeof(seed), imck, sizeof(imck));
 	memcpy(ipmk, imck, 40);
 	memcpy(cmk, imck + 40, 20);
 	OPENSSL_cleanse(imck, sizeof(imck));
 	OPENSSL_cleanse(seed, sizeof(seed));
+	return ok;
 }
 
-void
+bool
 peap_compound_mac(const uint8_t cmk[20], const uint8_t tlv60[60], uint8_t mac[20])
 {
-	uint8_t buf[61];
-	unsigned int mdlen = 20;
+	static const uint8_t zero_mac_type[21] = {[20] = 25}; /* MAC zeroed, then EAP type PEAP */
+	EVP_MAC_CTX *ctx = hmac_sha1_new(cmk, 20);
+	bool ok = ctx && hmac_sha1(ctx, tlv60, 40, zero_mac_type, sizeof(zero_mac_type), mac);
 
-	memcpy(buf, tlv60, 60);
-	memset(buf + 40, 0, 20);
-	buf[60] = 25; /* EAP type PEAP */
-	HMAC(EVP_sha1(), cmk, 20, buf, sizeof(buf), mac, &mdlen);
+	EVP_MAC_CTX_free(ctx);
+	ERR_clear_error();
+	if (!ok)
+		memset(mac, 0, 20);
+	return ok;
 }
 
-void
+bool
 peap_csk(const uint8_t ipmk[40], uint8_t csk[128])
 {
 	/* The label with its terminating NUL (MS-PEAP §3.1.5.7). */
 	static const char label[] = "Session Key Generating Function";
 
-	peap_prf_plus(ipmk, 40, (const uint8_t *)label, sizeof(label), csk, 128);
+	return peap_prf_plus(ipmk, 40, (const uint8_t *)label, sizeof(label), csk, 128);
 }

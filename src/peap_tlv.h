@@ -39,9 +39,10 @@ const char *peap_tlv_parse(const uint8_t *buf, size_t len, struct peap_tlvs *out
 
 /*
  * peap_prf_plus - MS-PEAP §3.1.5.5.2.2 PRF+ (PEAPv0): T1 = HMAC-SHA1(K, S | 0x01 0x00 0x00),
- * Tn = HMAC-SHA1(K, Tn-1 | S | n 0x00 0x00), concatenated and truncated to outlen.
+ * Tn = HMAC-SHA1(K, Tn-1 | S | n 0x00 0x00), concatenated and truncated to outlen. False (out
+ * zeroed) if OpenSSL failed or seedlen > 128. So for the three below.
  */
-void peap_prf_plus(const uint8_t *key, size_t keylen, const uint8_t *seed, size_t seedlen,
+bool peap_prf_plus(const uint8_t *key, size_t keylen, const uint8_t *seed, size_t seedlen,
 		   uint8_t *out, size_t outlen);
 
 /*
@@ -49,13 +50,13 @@ void peap_prf_plus(const uint8_t *key, size_t keylen, const uint8_t *seed, size_
  * PRF+(TK[0..39], "Inner Methods Compound Keys" | ISK, 60). fast_reconnect (resumed, no inner
  * method): IPMK = TK[0..39], CMK = TK[40..59].
  */
-void peap_cmk(const uint8_t tk[60], const uint8_t isk[32], bool fast_reconnect,
+bool peap_cmk(const uint8_t tk[60], const uint8_t isk[32], bool fast_reconnect,
 	      uint8_t ipmk[40], uint8_t cmk[20]);
 
 /* peap_compound_mac - HMAC-SHA1(CMK, the 60-octet Crypto-Binding TLV with MAC zeroed | 0x19). */
-void peap_compound_mac(const uint8_t cmk[20], const uint8_t tlv60[60], uint8_t mac[20]);
+bool peap_compound_mac(const uint8_t cmk[20], const uint8_t tlv60[60], uint8_t mac[20]);
 
 /* peap_csk - the MSK after crypto binding: PRF+(IPMK, "Session Key Generating Function\0", 128). */
-void peap_csk(const uint8_t ipmk[40], uint8_t csk[128]);
+bool peap_csk(const uint8_t ipmk[40], uint8_t csk[128]);
 
 #endif

@@ -354,10 +354,10 @@ peap_tlv(struct peer *p, TALLOC_CTX *ctx, uint8_t outer_id, const uint8_t *req, 
 		const uint8_t *v = t.crypto_binding;
 
 		memcpy(tk, p->km, 60);
-		peap_cmk(tk, p->have_isk ? p->isk : zero, p->resumed && !p->phase2_started, ipmk,
-			 cmk);
-		peap_compound_mac(cmk, v - 4, mac);
-		if (v[1] != 0 || v[3] != 0 || CRYPTO_memcmp(mac, v + 36, 20) != 0) {
+		if (!peap_cmk(tk, p->have_isk ? p->isk : zero, p->resumed && !p->phase2_started,
+			      ipmk, cmk) ||
+		    !peap_compound_mac(cmk, v - 4, mac) || v[1] != 0 || v[3] != 0 ||
+		    CRYPTO_memcmp(mac, v + 36, 20) != 0) {
 			trace(p, "PEAP: invalid Crypto-Binding from the server");
 			ok = false;
 		}
@@ -378,10 +378,14 @@ peap_tlv(struct peer *p, TALLOC_CTX *ctx, uint8_t outer_id, const uint8_t *req, 
 		memcpy(cb, t.crypto_binding - 4, 60);
 		cb[7] = 1; /* Sub-Type: response */
 		memset(cb + 40, 0, 20);
-		peap_compound_mac(cmk, cb, cb + 40);
-		rl += 60;
-		peap_csk(ipmk, csk);
-		memcpy(p->msk, csk, 64);
+		if (peap_compound_mac(cmk, cb, cb + 40) && peap_csk(ipmk, csk)) {
+			rl += 60;
+			memcpy(p->msk, csk, 64);
+		} else {
+			ok = false;
+			resp[10] = PEAP_RESULT_FAILURE;
+			snprintf(p->err, sizeof(p->err), "PEAP: cannot compute the crypto binding");
+		}
 		OPENSSL_cleanse(csk, sizeof(csk));
 	}
 	resp[2] = (uint8_t)(rl >> 8);

@@ -286,13 +286,14 @@ static void
 test_raw_mac_reuse(void **state)
 {
 	struct codec_mac *mac = codec_mac_new(*state);
-	static const char *const secrets[] = {SECRET, "another-secret-0123456789", "x", SECRET};
+	/* the context keeps its key while the secret stays the same: a prefix must not pass */
+	static const char *const secrets[] = {SECRET, "another-secret-0123456789", "x", "xy", SECRET};
 	struct pkt p;
 	size_t plen = 0;
-	unsigned i, k;
+	unsigned i, j, k;
 
 	assert_non_null(mac);
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 5; i++) {
 		for (k = 0; k < 3; k++) {
 			pkt_init(&p, CODEC_ACCESS_REQUEST, (uint8_t)(i * 3 + k));
 			pkt_ma(&p);
@@ -302,9 +303,15 @@ test_raw_mac_reuse(void **state)
 					 CODEC_RAW_OK);
 			assert_int_equal(codec_check_raw(p.b, p.len, secrets[i], &plen), CODEC_RAW_OK);
 			/* the wrong secret, then one flipped bit */
-			assert_int_equal(codec_check_raw_mac(p.b, p.len, secrets[(i + 1) % 3], &plen,
-							     mac),
-					 CODEC_RAW_BAD_MA);
+			/* every other secret, each after the right one keyed the context */
+			for (j = 0; j < 5; j++) {
+				if (strcmp(secrets[j], secrets[i]) == 0)
+					continue;
+				assert_int_equal(codec_check_raw_mac(p.b, p.len, secrets[j], &plen, mac),
+						 CODEC_RAW_BAD_MA);
+				assert_int_equal(codec_check_raw_mac(p.b, p.len, secrets[i], &plen, mac),
+						 CODEC_RAW_OK);
+			}
 			p.b[p.len - 1] ^= 1;
 			assert_int_equal(codec_check_raw_mac(p.b, p.len, secrets[i], &plen, mac),
 					 CODEC_RAW_BAD_MA);

@@ -141,16 +141,16 @@ test_cmk_chain(void **state)
 	(void)state;
 	unhex(TK, tk, sizeof(tk));
 	unhex(ISK, isk, sizeof(isk));
-	peap_cmk(tk, isk, false, ipmk, cmk);
+	assert_true(peap_cmk(tk, isk, false, ipmk, cmk));
 	assert_hex(ipmk, IPMK);
 	assert_hex(cmk, CMK);
 	/* IMCK is PRF+(TK[0..39], label | ISK): TK[40..59] must not matter. */
 	memset(tk + 40, 0x5a, 20);
-	peap_cmk(tk, isk, false, ipmk, cmk);
+	assert_true(peap_cmk(tk, isk, false, ipmk, cmk));
 	assert_hex(cmk, CMK);
 	/* The ISK does. */
 	isk[31] ^= 1;
-	peap_cmk(tk, isk, false, ipmk, cmk);
+	assert_true(peap_cmk(tk, isk, false, ipmk, cmk));
 	assert_memory_not_equal(cmk, "\x77\x8f\x5c\x2a", 4);
 }
 
@@ -165,7 +165,7 @@ test_prf_plus_imck(void **state)
 	unhex(TK, tk, sizeof(tk));
 	memcpy(seed, label, sizeof(label) - 1);
 	unhex(ISK, seed + sizeof(label) - 1, 32);
-	peap_prf_plus(tk, 40, seed, sizeof(seed), imck, sizeof(imck));
+	assert_true(peap_prf_plus(tk, 40, seed, sizeof(seed), imck, sizeof(imck)));
 	assert_hex(imck, IPMK CMK);
 	/* T1 = HMAC-SHA1(K, S | 0x01 0x00 0x00) */
 	{
@@ -178,11 +178,19 @@ test_prf_plus_imck(void **state)
 		HMAC(EVP_sha1(), tk, 40, buf, sizeof(buf), t1, &n);
 		assert_memory_equal(imck, t1, 20);
 	}
+	/* A seed longer than PRF+ takes: false, and no key material. */
+	{
+		uint8_t long_seed[129] = {0}, out[20];
+
+		memset(out, 0xaa, sizeof(out));
+		assert_false(peap_prf_plus(tk, 40, long_seed, sizeof(long_seed), out, sizeof(out)));
+		assert_memory_equal(out, long_seed, sizeof(out));
+	}
 	/* A shorter output is a prefix of the longer one. */
 	{
 		uint8_t short_out[25];
 
-		peap_prf_plus(tk, 40, seed, sizeof(seed), short_out, sizeof(short_out));
+		assert_true(peap_prf_plus(tk, 40, seed, sizeof(seed), short_out, sizeof(short_out)));
 		assert_memory_equal(short_out, imck, sizeof(short_out));
 	}
 }
@@ -195,15 +203,15 @@ test_compound_mac_request(void **state)
 	(void)state;
 	unhex(CMK, cmk, sizeof(cmk));
 	cb_tlv(tlv, 0, NULL);
-	peap_compound_mac(cmk, tlv, mac);
+	assert_true(peap_compound_mac(cmk, tlv, mac));
 	assert_hex(mac, REQ_MAC);
 	/* The MAC field is zeroed by peap_compound_mac whatever it holds. */
 	memset(tlv + 40, 0xee, 20);
-	peap_compound_mac(cmk, tlv, mac);
+	assert_true(peap_compound_mac(cmk, tlv, mac));
 	assert_hex(mac, REQ_MAC);
 	/* The nonce is covered. */
 	tlv[8] ^= 0x01;
-	peap_compound_mac(cmk, tlv, mac);
+	assert_true(peap_compound_mac(cmk, tlv, mac));
 	assert_memory_not_equal(mac, "\x9b\x0e\x8f\xe4", 4);
 }
 
@@ -216,7 +224,7 @@ test_compound_mac_response(void **state)
 	unhex(CMK, cmk, sizeof(cmk));
 	/* The peer's response TLV (Sub-Type 1) as it came, MAC included. */
 	cb_tlv(tlv, 1, RESP_MAC);
-	peap_compound_mac(cmk, tlv, mac);
+	assert_true(peap_compound_mac(cmk, tlv, mac));
 	assert_hex(mac, RESP_MAC);
 	assert_memory_equal(mac, tlv + 40, 20);
 }
@@ -228,11 +236,11 @@ test_csk_msk(void **state)
 
 	(void)state;
 	unhex(IPMK, ipmk, sizeof(ipmk));
-	peap_csk(ipmk, csk);
+	assert_true(peap_csk(ipmk, csk));
 	/* MSK = CSK[0..63]; that is what eapol_test checked against the MPPE keys. */
 	assert_hex(csk, MSK);
 	/* CSK is deterministic; the second half is PRF+ output too (not zero). */
-	peap_csk(ipmk, again);
+	assert_true(peap_csk(ipmk, again));
 	assert_memory_equal(csk, again, sizeof(csk));
 	memset(again, 0, sizeof(again));
 	assert_memory_not_equal(csk + 64, again, 64);
@@ -247,11 +255,11 @@ test_fast_reconnect_keys(void **state)
 	(void)state;
 	unhex(TK, tk, sizeof(tk));
 	/* MS-PEAP §3.1.5.5.2.2 / wpa_supplicant (reauth && resumed): IPMK = TK[0..39], CMK = TK[40..59]. */
-	peap_cmk(tk, zero_isk, true, ipmk, cmk);
+	assert_true(peap_cmk(tk, zero_isk, true, ipmk, cmk));
 	assert_memory_equal(ipmk, tk, 40);
 	assert_memory_equal(cmk, tk + 40, 20);
 	/* Without fast reconnect a zero ISK (GTC) still goes through PRF+. */
-	peap_cmk(tk, zero_isk, false, ipmk, cmk);
+	assert_true(peap_cmk(tk, zero_isk, false, ipmk, cmk));
 	assert_memory_not_equal(ipmk, tk, 40);
 }
 
