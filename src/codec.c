@@ -195,11 +195,20 @@ struct codec_mac {
 	size_t keyed_len;
 };
 
+/* Forget which secret ctx holds (the next packet keys it afresh). */
+static void
+mac_forget_key(struct codec_mac *m)
+{
+	if (m->keyed) {
+		OPENSSL_cleanse(m->keyed, m->keyed_len);
+		TALLOC_FREE(m->keyed);
+	}
+}
+
 static int
 mac_free(struct codec_mac *m)
 {
-	if (m->keyed)
-		OPENSSL_cleanse(m->keyed, m->keyed_len);
+	mac_forget_key(m);
 	EVP_MAC_CTX_free(m->ctx);
 	EVP_MAC_free(m->mac);
 	EVP_MD_CTX_free(m->md_ctx);
@@ -243,10 +252,8 @@ hmac_md5(struct codec_mac *m, uint8_t digest[16], const uint8_t *data, size_t le
 		int ok = same ? EVP_MAC_init(m->ctx, NULL, 0, NULL)
 			      : EVP_MAC_init(m->ctx, (const unsigned char *)secret, klen, NULL);
 
-		if (!same && m->keyed) {
-			OPENSSL_cleanse(m->keyed, m->keyed_len);
-			TALLOC_FREE(m->keyed);
-		}
+		if (!same)
+			mac_forget_key(m);
 		if (ok == 1 && !same) {
 			m->keyed = talloc_memdup(m, secret, klen);
 			m->keyed_len = klen;
@@ -254,10 +261,7 @@ hmac_md5(struct codec_mac *m, uint8_t digest[16], const uint8_t *data, size_t le
 		if (ok == 1 && EVP_MAC_update(m->ctx, data, len) == 1 &&
 		    EVP_MAC_final(m->ctx, digest, &out, 16) == 1 && out == 16)
 			return;
-		if (m->keyed) { /* a failed context starts from a fresh key next time */
-			OPENSSL_cleanse(m->keyed, m->keyed_len);
-			TALLOC_FREE(m->keyed);
-		}
+		mac_forget_key(m); /* a failed context starts from a fresh key next time */
 	}
 	ERR_clear_error();
 	fr_hmac_md5(digest, data, len, (const uint8_t *)secret, klen);
