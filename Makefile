@@ -24,6 +24,7 @@ TSAN    := -fsanitize=thread
 
 DEB_PKGS := build-essential clang libclang-rt-14-dev libfreeradius-dev freeradius-common libssl-dev openssl libtalloc-dev \
             libcmocka-dev libconfuse-dev libjansson-dev eapoltest python3 procps libsqlite3-dev
+TEST_PKGS := hostapd
 
 LIB_SRCS := codec.c conf.c policy.c tls_ctx.c tls_pkey.c tls_conn.c session.c dupcache.c eap.c \
             eap_tls_common.c eap_tls_base.c eap_tls.c eap_peap.c eap_ttls.c eap_tunnel.c ttls_avp.c peap_tlv.c eap_mschapv2.c eap_gtc.c mschap.c peer.c auth_log.c log.c server.c
@@ -45,7 +46,7 @@ FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -Isrc/compat -fsanitize=fuzzer
 FUZZERS    := $(patsubst tests/fuzz/fuzz_%.c,build/fuzz/fuzz_%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_TIME  ?= 60
 
-.PHONY: all run test check deps clean demo asan tsan unit fuzz fuzz-smoke
+.PHONY: all run test check deps test-deps clean demo asan tsan unit fuzz fuzz-smoke
 all: bin/kagid bin/kagi
 
 build/obj/%.o: src/%.c $(wildcard src/*.h) | build/obj
@@ -93,14 +94,24 @@ fuzz: $(FUZZERS)
 # A short fuzz run in make test (the seeds plus a few seconds of mutation per target).
 fuzz-smoke: $(FUZZERS)
 
-deps:
-	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+# install-missing PACKAGES: apt-get install those not installed yet (root, or sudo).
+define install-missing
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "Installing missing Debian packages:" $$missing; \
 		if [ "$$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi; \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
+endef
+
+deps:
+	$(call install-missing,$(DEB_PKGS))
+
+# make test also needs hostapd: tests/integration/test_interop.sh runs `kagi test` against its
+# RADIUS server (Debian's hostapd service stays off without a configuration of its own).
+test-deps: deps
+	$(call install-missing,$(TEST_PKGS))
 
 # Demo PKI (made with `kagi cert`) and client list, created only if absent. A certs/demo left by
 # the former mkpki.sh demo (no inventory.db) is moved aside to certs/demo.old.
@@ -123,10 +134,10 @@ demo: bin/kagi
 run: deps all demo
 	./bin/kagid -d raddb -X
 
-test: deps all asan tsan unit fuzz-smoke
+test: test-deps all asan tsan unit fuzz-smoke
 	KAGID=$(CURDIR)/build/asan/kagid KAGID_TSAN=$(CURDIR)/build/tsan/kagid bash tests/run
 
-check: deps all asan tsan unit
+check: test-deps all asan tsan unit
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
 		-D_GNU_SOURCE -Isrc --suppress=missingIncludeSystem src
 	KAGID=$(CURDIR)/build/asan/kagid KAGID_TSAN=$(CURDIR)/build/tsan/kagid bash tests/run

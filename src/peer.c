@@ -622,13 +622,25 @@ method_request(struct peer *p, TALLOC_CTX *ctx, uint8_t id, const uint8_t *td, s
 			return fail(p, "cannot derive keys");
 		trace(p, "EAP-%s: %s handshake done%s", eap_type_name(p->type), p->tls_version,
 		      p->resumed ? " (resumed)" : "");
+		/*
+		 * EAP-TLS over TLS 1.3 ends with the server's commitment message (RFC 9190 §2.5),
+		 * except on a resumption, which some servers (hostapd 2.10) end with EAP-Success
+		 * right after our Finished, and wpa_supplicant accepts that.
+		 */
 		if (p->type == EAP_TYPE_TLS)
-			p->method_done = tls_conn_version(p->conn) != TLS1_3_VERSION;
-		/* Our last flight (TLS 1.3, or TLS 1.2 resumed) goes first. */
-		if (tls_conn_pending(p->conn))
-			return respond_tls(p, ctx, id, out);
+			p->method_done = tls_conn_version(p->conn) != TLS1_3_VERSION || p->resumed;
+		/*
+		 * TTLS resumed: phase 2 is skipped (RFC 5281 §11.6), and the server may end with
+		 * EAP-Success right after our Finished (hostapd does) or first send an empty request.
+		 */
+		if (p->type == EAP_TYPE_TTLS && p->resumed)
+			p->method_done = true;
 	}
-	/* Tunnel data (may be empty: tickets, or nothing). */
+	/*
+	 * Tunnel data (may be empty: tickets, or nothing). In TLS 1.3 it may have come in the same
+	 * flight as the server's Finished (hostapd sends the EAP-TLS commitment message there on
+	 * a resumption), before our own Finished has gone out.
+	 */
 	app = talloc_array(ctx, uint8_t, MAX_MSG);
 	if (!app)
 		return fail(p, "out of memory");
@@ -643,6 +655,11 @@ method_request(struct peer *p, TALLOC_CTX *ctx, uint8_t id, const uint8_t *td, s
 		if (r == 0 || n + r >= MAX_MSG)
 			break;
 		n += r;
+	}
+	/* Nothing came with the flight that ended the handshake: our last flight goes now. */
+	if (n == 0 && tls_conn_pending(p->conn)) {
+		talloc_free(app);
+		return respond_tls(p, ctx, id, out);
 	}
 	{
 		enum peer_step st;
