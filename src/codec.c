@@ -894,30 +894,31 @@ codec_out_vector(const struct codec_out *o)
 	return o->packet->vector;
 }
 
-static struct codec_request *
-codec_reply_check_locked(TALLOC_CTX *ctx, const struct codec_out *o, const uint8_t *buf,
-			 size_t len, const char *secret, char *err, size_t errlen)
+/*
+ * The checks of a reply that need no dictionary: length, identifier, Response Authenticator,
+ * Message-Authenticator (with mac's reusable contexts when given). Its Length, or 0 with err.
+ */
+static size_t
+reply_raw_check(const struct codec_out *o, const uint8_t *buf, size_t len, const char *secret,
+		struct codec_mac *mac, char *err, size_t errlen)
 {
-	struct codec_request *r;
-	RADIUS_PACKET *p;
 	uint8_t calc[16];
 	size_t plen, off, ma_off = 0;
 	uint8_t copy[CODEC_MAX_PACKET];
-	decode_fail_t reason;
 
 	if (len < RADIUS_HDR_LEN || len > CODEC_MAX_PACKET) {
 		snprintf(err, errlen, "reply of %zu bytes", len);
-		return NULL;
+		return 0;
 	}
 	plen = ((size_t)buf[2] << 8) | buf[3];
 	if (plen < RADIUS_HDR_LEN || plen > len || buf[1] != o->packet->id) {
 		snprintf(err, errlen, "reply with a bad length or another identifier");
-		return NULL;
+		return 0;
 	}
 	for (off = RADIUS_HDR_LEN; off + 2 <= plen; off += buf[off + 1]) {
 		if (buf[off + 1] < 2 || off + buf[off + 1] > plen) {
 			snprintf(err, errlen, "reply with a broken attribute");
-			return NULL;
+			return 0;
 		}
 		if (buf[off] == MA_ATTR && buf[off + 1] == MA_LEN)
 			ma_off = off;
@@ -925,26 +926,36 @@ codec_reply_check_locked(TALLOC_CTX *ctx, const struct codec_out *o, const uint8
 	/* Response Authenticator: MD5(Code|ID|Length|RequestAuth|Attributes|Secret). */
 	memcpy(copy, buf, plen);
 	memcpy(copy + 4, o->packet->vector, 16);
-	if (!md5_with_secret(NULL, calc, copy, plen, secret)) {
+	if (!md5_with_secret(mac, calc, copy, plen, secret)) {
 		snprintf(err, errlen, "MD5 failed");
-		return NULL;
+		return 0;
 	}
 	if (CRYPTO_memcmp(calc, buf + 4, 16) != 0) {
 		snprintf(err, errlen, "bad Response Authenticator (wrong secret?)");
-		return NULL;
+		return 0;
 	}
 	if (!ma_off) {
 		snprintf(err, errlen, "reply without Message-Authenticator");
-		return NULL;
+		return 0;
 	}
 	memset(copy + ma_off + 2, 0, 16);
-	fr_hmac_md5(calc, copy, plen, (const uint8_t *)secret, strlen(secret));
+	hmac_md5(mac, calc, copy, plen, secret);
 	if (CRYPTO_memcmp(calc, buf + ma_off + 2, 16) != 0) {
 		snprintf(err, errlen, "bad Message-Authenticator in the reply");
-		return NULL;
+		return 0;
 	}
+	return plen;
+}
 
-	r = talloc_zero(ctx, struct codec_request);
+/* Decode a reply that passed reply_raw_check (plen octets). Under the codec lock. */
+static struct codec_request *
+reply_decode_locked(TALLOC_CTX *ctx, const struct codec_out *o, const uint8_t *buf,
+		    size_t plen, const char *secret, char *err, size_t errlen)
+{
+	struct codec_request *r = talloc_zero(ctx, struct codec_request);
+	RADIUS_PACKET *p;
+	decode_fail_t reason;
+
 	if (!r)
 		goto nomem;
 	p = rad_alloc(r, false);
@@ -1172,12 +1183,15 @@ codec_out_encode(struct codec_out *o, const char *secret, const uint8_t **out, s
 
 struct codec_request *
 codec_reply_check(TALLOC_CTX *ctx, const struct codec_out *o, const uint8_t *buf, size_t len,
-		  const char *secret, char *err, size_t errlen)
+		  const char *secret, struct codec_mac *mac, char *err, size_t errlen)
 {
 	struct codec_request *r;
+	size_t plen = reply_raw_check(o, buf, len, secret, mac, err, errlen);
 
+	if (!plen)
+		return NULL;
 	pthread_mutex_lock(&codec_lock);
-	r = codec_reply_check_locked(ctx, o, buf, len, secret, err, errlen);
+	r = reply_decode_locked(ctx, o, buf, plen, secret, err, errlen);
 	pthread_mutex_unlock(&codec_lock);
 	return r;
 }

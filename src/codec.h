@@ -160,13 +160,13 @@ const uint8_t *codec_out_vector(const struct codec_out *o);
 
 /*
  * codec_reply_check - verify a reply to o: identifier, Response Authenticator, and the
- * Message-Authenticator (required). Decodes it into a codec_request (read with the
- * codec_request_* accessors; salt-encrypted attributes are left out, see codec_reply_mppe).
- * NULL with err set.
+ * Message-Authenticator (required), with mac's reusable contexts if not NULL (one caller
+ * thread per mac). Decodes it into a codec_request (read with the codec_request_* accessors;
+ * salt-encrypted attributes are left out, see codec_reply_mppe). NULL with err set.
  */
 struct codec_request *codec_reply_check(TALLOC_CTX *ctx, const struct codec_out *o,
 					const uint8_t *buf, size_t len, const char *secret,
-					char *err, size_t errlen);
+					struct codec_mac *mac, char *err, size_t errlen);
 
 /*
  * codec_reply_mppe - find and decrypt MS-MPPE-Recv-Key / Send-Key in a raw reply (RFC 2548

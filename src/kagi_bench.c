@@ -78,6 +78,7 @@ struct bench {
 	unsigned active;
 	unsigned long started;
 	struct bench_tally t;
+	struct codec_mac *mac; /* reply checks: MD5 and HMAC-MD5 contexts kept */
 	struct lat *lat;
 	unsigned long lat_n, lat_cap;
 	uint64_t t0_us;
@@ -308,7 +309,7 @@ handle_reply(struct bench *b, unsigned s, const uint8_t *buf, size_t len)
 
 	if (len < 20 || !(c = b->slots[s][buf[1]]))
 		return; /* late duplicate */
-	rep = codec_reply_check(c->ctx, c->req, buf, len, b->secret, err, sizeof(err));
+	rep = codec_reply_check(c->ctx, c->req, buf, len, b->secret, b->mac, err, sizeof(err));
 	if (!rep) {
 		conv_reason(b, c, "bad reply ignored");
 		return;
@@ -746,7 +747,7 @@ bench_prepare(struct bench *b, char *err, size_t errlen)
 	if (!b->count && b->duration <= 0)
 		b->duration = 10;
 	b->lat_cap = b->count && b->count < MAX_LATENCIES ? b->count : MAX_LATENCIES;
-	if (!(b->lat = talloc_array(b, struct lat, b->lat_cap))) {
+	if (!(b->lat = talloc_array(b, struct lat, b->lat_cap)) || !(b->mac = codec_mac_new(b))) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}

@@ -140,7 +140,7 @@ exchange(TALLOC_CTX *ctx, int fd, const struct test_opts *o, struct codec_out *r
 			n = recv(fd, raw, CODEC_MAX_PACKET, 0);
 			if (n <= 0)
 				continue;
-			rep = codec_reply_check(ctx, req, raw, (size_t)n, o->secret, err,
+			rep = codec_reply_check(ctx, req, raw, (size_t)n, o->secret, NULL, err,
 						sizeof(err));
 			if (!rep) {
 				fprintf(stderr, "kagi test: ignoring a reply: %s\n", err);

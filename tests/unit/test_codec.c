@@ -599,6 +599,70 @@ request_with_proxy_state(TALLOC_CTX *ctx)
 	return decode_ok(ctx, &p);
 }
 
+/*
+ * The NAS side (kagi test, kagi bench): a reply to our request passes codec_reply_check only
+ * with the right secret and an intact Message-Authenticator, with or without the reusable
+ * contexts, and with one context kept across secrets.
+ */
+static void
+test_reply_check(void **state)
+{
+	TALLOC_CTX *ctx = *state;
+	static const uint8_t eap[] = {2, 7, 0, 6, 13, 0};
+	static const uint8_t eap_req[] = {1, 8, 0, 6, 13, 0x20};
+	struct codec_mac *m = codec_mac_new(ctx);
+	const char *other = "another-secret-0123456789";
+	unsigned round;
+
+	assert_non_null(m);
+	for (round = 0; round < 6; round++) {
+		/* rounds 0-1: one-shot; 2-5: the same context, its key changing in round 4 */
+		struct codec_mac *mac = round < 2 ? NULL : m;
+		const char *secret = round == 4 ? other : SECRET;
+		struct codec_out *o = codec_out_new(ctx, CODEC_ACCESS_REQUEST, (uint8_t)(round + 1));
+		struct codec_request *req;
+		struct codec_reply *rep;
+		const uint8_t *out = NULL, *rout = NULL;
+		uint8_t copy[CODEC_MAX_PACKET];
+		size_t outlen = 0, routlen = 0, plen = 0, ma;
+		char err[256] = "";
+
+		assert_non_null(o);
+		assert_int_equal(codec_out_add(o, 1, 0, "alice", 5), 0);
+		assert_int_equal(codec_out_add(o, CODEC_ATTR_EAP_MESSAGE, 0, eap, sizeof(eap)), 0);
+		assert_int_equal(codec_out_encode(o, secret, &out, &outlen, err, sizeof(err)), 0);
+		assert_int_equal(codec_check_raw(out, outlen, secret, &plen), CODEC_RAW_OK);
+		req = codec_request_decode(ctx, out, plen, secret, err, sizeof(err));
+		assert_non_null(req);
+		rep = codec_reply_new(ctx, req, CODEC_ACCESS_CHALLENGE);
+		assert_non_null(rep);
+		assert_int_equal(codec_reply_add(rep, CODEC_ATTR_EAP_MESSAGE, 0, eap_req,
+						 sizeof(eap_req)),
+				 0);
+		assert_int_equal(codec_reply_encode(rep, secret, &rout, &routlen, err, sizeof(err)),
+				 0);
+		memcpy(copy, rout, routlen);
+
+		assert_non_null(codec_reply_check(ctx, o, copy, routlen, secret, mac, err,
+						  sizeof(err)));
+		assert_null(codec_reply_check(ctx, o, copy, routlen,
+					      strcmp(secret, SECRET) ? SECRET : other, mac, err,
+					      sizeof(err)));
+		assert_non_null(strstr(err, "Response Authenticator"));
+		/* A Message-Authenticator changed, the Response Authenticator made to match. */
+		ma = find_attr(copy, routlen, 80, 0);
+		assert_true(ma > 0);
+		copy[ma + 2] ^= 1;
+		memcpy(copy + 4, codec_out_vector(o), 16);
+		md5_parts(copy + 4, copy, routlen, secret, strlen(secret));
+		assert_null(codec_reply_check(ctx, o, copy, routlen, secret, mac, err, sizeof(err)));
+		assert_non_null(strstr(err, "Message-Authenticator"));
+		/* and the context still gives the right answer after refusing */
+		assert_non_null(codec_reply_check(ctx, o, rout, routlen, secret, mac, err,
+						  sizeof(err)));
+	}
+}
+
 static void
 test_reply_signing(void **state)
 {
@@ -1157,6 +1221,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_decode_accessors, test_setup, test_teardown),
 		cmocka_unit_test_setup_teardown(test_decode_rejects_mixed_auth, test_setup,
 						test_teardown),
+		cmocka_unit_test_setup_teardown(test_reply_check, test_setup, test_teardown),
 		cmocka_unit_test_setup_teardown(test_reply_signing, test_setup, test_teardown),
 		cmocka_unit_test_setup_teardown(test_reply_codes, test_setup, test_teardown),
 		cmocka_unit_test_setup_teardown(test_reply_mppe, test_setup, test_teardown),
