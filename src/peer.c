@@ -709,7 +709,25 @@ peer_process(struct peer *p, TALLOC_CTX *ctx, const uint8_t *eap, size_t len,
 		return fail(p, "EAP Request without a type");
 	if (eap[4] == EAP_TYPE_IDENTITY)
 		return peer_identity(p, ctx, out) < 0 ? fail(p, "out of memory") : PEER_CONTINUE;
+	if (eap[4] == EAP_TYPE_NOTIFICATION) {
+		/* RFC 3748 §5.2: shown to the user, answered with an empty Notification. */
+		char text[101];
+		size_t i, n = l - 5 < sizeof(text) - 1 ? l - 5 : sizeof(text) - 1;
+
+		for (i = 0; i < n; i++)
+			text[i] = eap[5 + i] >= 0x20 && eap[5 + i] < 0x7f ? (char)eap[5 + i] : '?';
+		text[n] = '\0';
+		trace(p, "EAP: <- Notification \"%s\", -> Notification", text);
+		return eap_packet_build(ctx, EAP_CODE_RESPONSE, eap[1], EAP_TYPE_NOTIFICATION, NULL,
+					0, out) < 0
+			       ? fail(p, "out of memory")
+			       : PEER_CONTINUE;
+	}
 	if (eap[4] != p->type) {
+		/* RFC 3748 §5.3.1: a Nak answers only the first request of a method. */
+		if (p->started)
+			return fail(p, "the server switched from %s to %s mid-conversation",
+				    eap_type_name(p->type), eap_type_name(eap[4]));
 		trace(p, "EAP: server proposes %s, -> Nak(%s)", eap_type_name(eap[4]),
 		      eap_type_name(p->type));
 		return eap_packet_build(ctx, EAP_CODE_RESPONSE, eap[1], EAP_TYPE_NAK, &p->type, 1, out) < 0
