@@ -41,7 +41,7 @@ KAGI_LDLIBS    := -lsqlite3 -lm
 UNIT_TESTS := $(patsubst tests/unit/test_%.c,build/tests/unit_%,$(wildcard tests/unit/test_*.c))
 
 FUZZ_SRCS  := codec.c eap.c eap_tls_common.c eap_tls_base.c eap_tls.c eap_peap.c eap_ttls.c eap_tunnel.c ttls_avp.c peap_tlv.c eap_mschapv2.c eap_gtc.c mschap.c session.c conf.c policy.c tls_ctx.c \
-              tls_conn.c auth_log.c log.c
+              tls_conn.c auth_log.c log.c peer.c
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -Isrc/compat -fsanitize=fuzzer,address,undefined
 FUZZERS    := $(patsubst tests/fuzz/fuzz_%.c,build/fuzz/fuzz_%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_TIME  ?= 60

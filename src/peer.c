@@ -172,13 +172,20 @@ peer_new(TALLOC_CTX *ctx, const struct peer_config *cfg, SSL_SESSION *session)
 	return p;
 }
 
-int
-peer_identity(struct peer *p, TALLOC_CTX *ctx, struct eap_buf *out)
+/* EAP-Response/Identity with the outer identity, answering Identifier eap_id. */
+static int
+identity_response(struct peer *p, TALLOC_CTX *ctx, uint8_t eap_id, struct eap_buf *out)
 {
 	const char *id = p->cfg->outer_identity ? p->cfg->outer_identity : p->cfg->identity;
 
-	return eap_packet_build(ctx, EAP_CODE_RESPONSE, 0, EAP_TYPE_IDENTITY, (const uint8_t *)id,
-		     strlen(id), out);
+	return eap_packet_build(ctx, EAP_CODE_RESPONSE, eap_id, EAP_TYPE_IDENTITY,
+				(const uint8_t *)id, strlen(id), out);
+}
+
+int
+peer_identity(struct peer *p, TALLOC_CTX *ctx, struct eap_buf *out)
+{
+	return identity_response(p, ctx, 0, out);
 }
 
 /* Our next TLS-method Response: pending TLS output as the next fragment, or an ACK. */
@@ -707,8 +714,9 @@ peer_process(struct peer *p, TALLOC_CTX *ctx, const uint8_t *eap, size_t len,
 	}
 	if (l < 5)
 		return fail(p, "EAP Request without a type");
-	if (eap[4] == EAP_TYPE_IDENTITY)
-		return peer_identity(p, ctx, out) < 0 ? fail(p, "out of memory") : PEER_CONTINUE;
+	if (eap[4] == EAP_TYPE_IDENTITY) /* answered with the request's Identifier (RFC 3748 §4.1) */
+		return identity_response(p, ctx, eap[1], out) < 0 ? fail(p, "out of memory")
+								   : PEER_CONTINUE;
 	if (eap[4] == EAP_TYPE_NOTIFICATION) {
 		/* RFC 3748 §5.2: shown to the user, answered with an empty Notification. */
 		char text[101];

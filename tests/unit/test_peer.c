@@ -1,7 +1,7 @@
 /*
  * test_peer.c - the EAP layer of the peer (kagi test, kagi bench) before and around the TLS
- * method: Notification (RFC 3748 §5.2), Nak of a method it was not told to use (§5.3.1), and a
- * server that switches methods after the method started.
+ * method: Notification (RFC 3748 §5.2), an Identity request (§4.1), Nak of a method it was not
+ * told to use (§5.3.1), and a server that switches methods after the method started.
  */
 #include "eap.h"
 #include "peer.h"
@@ -108,6 +108,21 @@ test_notification(void **state)
 	}
 }
 
+/* A server that asks for the identity itself gets it with its own Identifier (RFC 3748 §4.1). */
+static void
+test_identity_request(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t want[] = {EAP_CODE_RESPONSE, 42, 0, 22, EAP_TYPE_IDENTITY, 'a', 'l',
+				       'i', 'c', 'e', '@', 'e', 'x', 'a', 'm', 'p', 'l', 'e',
+				       '.', 'o', 'r', 'g'};
+	struct eap_buf out = {NULL, 0};
+
+	assert_int_equal(request(f, 42, EAP_TYPE_IDENTITY, NULL, 0, &out), PEER_CONTINUE);
+	assert_int_equal(out.len, sizeof(want));
+	assert_memory_equal(out.data, want, sizeof(want));
+}
+
 static void
 test_nak_then_no_switch(void **state)
 {
@@ -134,6 +149,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_notification, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_identity_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nak_then_no_switch, setup, teardown),
 	};
 
