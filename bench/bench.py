@@ -1197,7 +1197,8 @@ def main():
                 srv.start()
                 r = subprocess.run([sys.executable, os.path.join(HERE, "halfopen.py"),
                                     "--port", str(srv.port), "--secret", secret,
-                                    "--pid", str(srv.pid), "--count", str(halfopen_n)],
+                                    "--pid", str(srv.pid), "--count", str(halfopen_n),
+                                    "--hello"],
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                    timeout=120)
                 try:
@@ -1443,7 +1444,11 @@ def report(data, servers, scen):
     out += ["### Memory per half-open conversation", "",
             f"A fresh server each; {os.environ.get('BENCH_HALFOPEN', '800')} conversations sent "
             "EAP-Response/Identity and got their first Access-Challenge, then stopped (the "
-            "server must keep their state). VmRSS after minus before, per conversation.", "",
+            "server must keep their state). VmRSS after minus before, per conversation. Then "
+            "each sent its EAP-TLS ClientHello (an OpenSSL client's, TLS 1.2 and 1.3 offered), "
+            "got the server's first flight and stopped again: the server now also holds the TLS "
+            "library's handshake state (bench/halfopen.py --hello; per conversation from the "
+            "same baseline).", "",
             "| | " + " | ".join(SERVER_NAMES[s] for s in servers) + " | kagid / best peer |",
             "|---|" + "---|" * len(servers) + "---|"]
     ho = data.get("halfopen", {})
@@ -1453,6 +1458,14 @@ def report(data, servers, scen):
                + (ratio(k, vals[1:], False) if k is not None else "") + " |")
     out.append("| conversations answered / dropped | " + " | ".join(
         f"{ho.get(s, {}).get('sessions', '–')} / {ho.get(s, {}).get('dropped', '–')}"
+        for s in servers) + " | |")
+    vals = [ho.get(s, {}).get("kb_per_session_after_hello") for s in servers]
+    k = vals[0] if servers and servers[0] == "kagid" else None
+    out.append("| KB per conversation stalled after its ClientHello (TLS handshake state too) ↓ | "
+               + " | ".join(fmt(x) for x in vals) + " | "
+               + (ratio(k, vals[1:], False) if k is not None else "") + " |")
+    out.append("| ClientHellos answered / refused | " + " | ".join(
+        f"{ho.get(s, {}).get('hello_answered', '–')} / {ho.get(s, {}).get('hello_refused', '–')}"
         for s in servers) + " | |")
     for t in (memory_table(data, servers), forged_table(data, servers)):
         if t:

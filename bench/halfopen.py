@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """bench/halfopen.py: memory held per half-open EAP conversation.
 
-    halfopen.py --port PORT --secret SECRET --pid PID [--count N] [--identity ID]
+    halfopen.py --port PORT --secret SECRET --pid PID [--count N] [--identity ID] [--hello]
 
 Opens N conversations that stop after the first round (Access-Request with EAP-Response/
 Identity and Message-Authenticator; the server answers with an Access-Challenge and has to keep
 the conversation's state), and reports the server's resident memory before and after, as JSON:
   {"sessions": answered, "dropped": unanswered, "rejected": answered otherwise,
    "rss_before_kb": .., "rss_after_kb": .., "kb_per_session": ..}
-A short warm-up of 50 conversations comes first, so that one-time allocations (first session
+With --hello, each conversation then sends its EAP-TLS ClientHello, and the memory per
+conversation is measured again: a conversation stalled in the middle of its TLS handshake, which
+also holds the TLS library's handshake state ("kb_per_session_after_hello", from the same
+baseline). A short warm-up of 50 conversations comes first, so that one-time allocations (first session
 table page, first SSL objects, thread stacks) are not charged to the sessions. Each
 conversation has its own Calling-Station-Id; requests go out from several sockets so that
 RADIUS identifiers never repeat on one source port. Bounded: every reply is waited for at most
@@ -49,7 +52,8 @@ def request(rid, secret, identity, mac, state=None, eap=None):
     attrs = (attr(A_MA, bytes(16)) + attr(A_USER_NAME, identity) +
              attr(A_NAS_IP, socket.inet_aton("127.0.0.1")) + attr(A_CALLING, mac) +
              attr(A_FRAMED_MTU, struct.pack("!I", 1400)) +
-             attr(A_NAS_PORT_TYPE, struct.pack("!I", 19)) + attr(A_EAP, eap) +
+             attr(A_NAS_PORT_TYPE, struct.pack("!I", 19)) +
+             b"".join(attr(A_EAP, eap[i:i + 253]) for i in range(0, len(eap), 253)) +
              (attr(A_STATE, state) if state is not None else b""))
     pkt = bytearray(struct.pack("!BBH", 1, rid, 20 + len(attrs)) + auth + attrs)
     pkt[22:38] = hmac.new(secret, bytes(pkt), hashlib.md5).digest()
@@ -133,6 +137,36 @@ def probe(port, secret, identity, states, keys):
     return st
 
 
+def client_hello():
+    """A TLS ClientHello as an OpenSSL client sends it (Python's ssl, memory BIOs): TLS 1.2 and
+    1.3 offered, no certificate check (the handshake never gets that far)."""
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out)
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return out.read()
+
+
+def hello_round(port, secret, identity, states, keys):
+    """Continue conversations opened by run() with their EAP-TLS ClientHello (RFC 5216 §2.1.1):
+    the server starts the TLS handshake, answers with its first flight (or its first fragment)
+    and must now hold the handshake's state too. Returns {"challenge": n, ...} like probe()."""
+    ch, st = client_hello(), {}
+
+    def build(rid, k):
+        state, eap_id = states[k]
+        return request(rid, secret, identity, mac_of(k), state,
+                       struct.pack("!BBHBB", 2, eap_id, 6 + len(ch), 13, 0) + ch)
+    _exchange(port, secret, [(k, (lambda rid, k=k: build(rid, k))) for k in keys], st)
+    return st
+
+
 def drain(s, pending, wait, st, states=None):
     end = time.monotonic() + wait
     while pending:
@@ -161,19 +195,33 @@ def main():
     p.add_argument("--pid", type=int, required=True)
     p.add_argument("--count", type=int, default=800)
     p.add_argument("--identity", default="alice@example.org")
+    p.add_argument("--hello", action="store_true",
+                   help="then send each conversation's ClientHello and measure again")
     a = p.parse_args()
     secret, ident = a.secret.encode(), a.identity.encode()
-    st = {}
-    warm = run(a.port, secret, ident, 50, 0)
+    st, states = {}, {}
+    warm_states = {}
+    warm = run(a.port, secret, ident, 50, 0, states=warm_states)
+    if a.hello:  # the first SSL objects, buffers and handshake keys are one-time costs too
+        hello_round(a.port, secret, ident, warm_states, list(warm_states))
     time.sleep(0.5)
     before = rss_kb(a.pid)
-    got = run(a.port, secret, ident, a.count, 1000, st)
+    got = run(a.port, secret, ident, a.count, 1000, st, states)
     time.sleep(0.5)
     after = rss_kb(a.pid)
     res = {"sessions": got, "dropped": a.count - got - st["rejected"],
            "rejected": st["rejected"], "warmup_answered": warm,
            "rss_before_kb": before, "rss_after_kb": after,
            "kb_per_session": round((after - before) / got, 2) if got and before and after else None}
+    if a.hello:
+        hs = hello_round(a.port, secret, ident, states, list(states))
+        time.sleep(0.5)
+        after_hello = rss_kb(a.pid)
+        res.update({"hello_answered": hs["challenge"], "hello_refused": hs["reject"],
+                    "rss_after_hello_kb": after_hello,
+                    "kb_per_session_after_hello":
+                        round((after_hello - before) / hs["challenge"], 2)
+                        if hs["challenge"] and before and after_hello else None})
     print(json.dumps(res))
     return 0 if got else 1
 

@@ -593,7 +593,7 @@ tls_server_new(TALLOC_CTX *ctx, const struct conf_tls *cfg, struct tls_cache *ca
 	 * its conversation ends in Accept.
 	 */
 	/* Send exactly the chain of the certificate file (minus a root: see above). */
-	SSL_CTX_set_mode(srv->ctx, SSL_MODE_NO_AUTO_CHAIN);
+	SSL_CTX_set_mode(srv->ctx, SSL_MODE_NO_AUTO_CHAIN | SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_options(srv->ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
 					       SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
 	SSL_CTX_set_num_tickets(srv->ctx, 0);
