@@ -40,17 +40,24 @@ settle() {
 	echo "$b"
 }
 
+# per_check NAME JSON FIELD COUNT_FIELD COUNT MAX_KB: ok if halfopen.py's JSON has COUNT
+# conversations answered and FIELD (kB per conversation) at most MAX_KB
+per_check() {
+	local per
+	per=$(printf '%s' "$2" | python3 -c 'import json,sys; j=json.loads(sys.stdin.read()); print(j[sys.argv[1]] if j[sys.argv[2]] == int(sys.argv[3]) else -1)' "$3" "$4" "$5" 2>/dev/null)
+	if [ -n "$per" ] && python3 -c "import sys; sys.exit(0 if 0 <= $per <= $6 else 1)"; then
+		kt_ok "$1"
+	else
+		kt_fail "$1" "${per:-?} kB per conversation (want <= $6, all $5 answered): $2"
+	fi
+}
+
 sleep 1
 idle=$(rss)
 out=$(flood)
 flooded=$(rss)
 echo "# idle ${idle} kB; after 4000 half-open conversations ${flooded} kB; halfopen.py: $out"
-per=$(printf '%s' "$out" | python3 -c 'import json,sys; j=json.loads(sys.stdin.read()); print(j["kb_per_session"] if j["sessions"] == 4000 else -1)' 2>/dev/null)
-if [ -n "$per" ] && python3 -c "import sys; sys.exit(0 if 0 <= $per <= 16 else 1)"; then
-	kt_ok memory-per-halfopen-conversation
-else
-	kt_fail memory-per-halfopen-conversation "${per:-?} kB per conversation (want <= 16, all 4000 answered): $out"
-fi
+per_check memory-per-halfopen-conversation "$out" kb_per_session sessions 4000 16
 if [ $((flooded - idle)) -lt 2048 ]; then
 	kt_fail memory-flood-measured "the flood grew RSS by only $((flooded - idle)) kB: nothing to measure"
 fi
@@ -80,12 +87,7 @@ hello_flood() {
 }
 out=$(hello_flood)
 echo "# 2000 conversations stalled after their ClientHello: $out"
-per=$(printf '%s' "$out" | python3 -c 'import json,sys; j=json.loads(sys.stdin.read()); print(j["kb_per_session_after_hello"] if j["hello_answered"] == 2000 else -1)' 2>/dev/null)
-if [ -n "$per" ] && python3 -c "import sys; sys.exit(0 if 0 <= $per <= 56 else 1)"; then
-	kt_ok memory-per-stalled-handshake
-else
-	kt_fail memory-per-stalled-handshake "${per:-?} kB per conversation (want <= 56, all 2000 answered): $out"
-fi
+per_check memory-per-stalled-handshake "$out" kb_per_session_after_hello hello_answered 2000 56
 after3=$(settle)
 echo "# after their expiry ${after3} kB"
 if [ "$after3" -le $((idle + 4096)) ]; then kt_ok memory-returns-after-stalled-handshakes
