@@ -503,6 +503,19 @@ tls_conn_pull(struct tls_conn *c, TALLOC_CTX *ctx, uint8_t **out)
 		TALLOC_FREE(*out);
 		return 0;
 	}
+	/*
+	 * A memory BIO keeps the largest size it ever had: after a big flight (the certificate
+	 * chain), a conversation waiting for its peer would hold that copy for nothing. A fresh
+	 * one replaces it (SSL_set0_wbio keeps OpenSSL's handshake buffering BIO in front).
+	 */
+	if (r > 1024 && BIO_ctrl_pending(c->wbio) == 0) {
+		BIO *fresh = BIO_new(BIO_s_mem());
+
+		if (fresh) {
+			SSL_set0_wbio(c->ssl, fresh);
+			c->wbio = fresh;
+		}
+	}
 	return (size_t)r;
 }
 

@@ -79,7 +79,7 @@ else kt_fail memory-expiry-logged "$abandoned abandoned lines for 8000 half-open
 
 # Conversations stalled in the middle of the TLS handshake (ClientHello sent, server flight
 # answered, then silence) also hold OpenSSL's handshake state: its 16 KB handshake buffer and
-# 8 KB write buffering, the SSL object. Measured 52 KB each (61 KB before SSL_MODE_RELEASE_BUFFERS).
+# 8 KB write buffering, the SSL object. Measured 51 KB each (61 KB before SSL_MODE_RELEASE_BUFFERS).
 # They must expire and give their memory back like the others, flood after flood.
 hello_flood() {
 	python3 "$KT_TOP/bench/halfopen.py" --port "$KT_PORT" --secret "$KT_SECRET" --pid "$KT_PID" \
