@@ -903,7 +903,8 @@ reply_raw_check(const struct codec_out *o, const uint8_t *buf, size_t len, const
 		struct codec_mac *mac, char *err, size_t errlen)
 {
 	uint8_t calc[16];
-	size_t plen, off, ma_off = 0;
+	size_t plen;
+	long ma_off;
 	uint8_t copy[CODEC_MAX_PACKET];
 
 	if (len < RADIUS_HDR_LEN || len > CODEC_MAX_PACKET) {
@@ -915,13 +916,10 @@ reply_raw_check(const struct codec_out *o, const uint8_t *buf, size_t len, const
 		snprintf(err, errlen, "reply with a bad length or another identifier");
 		return 0;
 	}
-	for (off = RADIUS_HDR_LEN; off + 2 <= plen; off += buf[off + 1]) {
-		if (buf[off + 1] < 2 || off + buf[off + 1] > plen) {
-			snprintf(err, errlen, "reply with a broken attribute");
-			return 0;
-		}
-		if (buf[off] == MA_ATTR && buf[off + 1] == MA_LEN)
-			ma_off = off;
+	ma_off = ma_offset(buf, plen);
+	if (ma_off < 0) {
+		snprintf(err, errlen, "reply with a broken attribute or Message-Authenticator");
+		return 0;
 	}
 	/* Response Authenticator: MD5(Code|ID|Length|RequestAuth|Attributes|Secret). */
 	memcpy(copy, buf, plen);

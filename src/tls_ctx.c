@@ -592,7 +592,11 @@ tls_server_new(TALLOC_CTX *ctx, const struct conf_tls *cfg, struct tls_cache *ca
 	 * by stateful tickets, both through our own cache, so a session becomes resumable only when
 	 * its conversation ends in Accept.
 	 */
-	/* Send exactly the chain of the certificate file (minus a root: see above). */
+	/*
+	 * Send exactly the chain of the certificate file (minus a root: see above). Record
+	 * buffers are freed whenever empty: a conversation waiting for its peer in the middle of
+	 * the handshake then holds 52 KB instead of 61 (test_memory.sh).
+	 */
 	SSL_CTX_set_mode(srv->ctx, SSL_MODE_NO_AUTO_CHAIN | SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_options(srv->ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
 					       SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
