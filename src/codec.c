@@ -464,6 +464,56 @@ strip_salt_encrypted(uint8_t *buf, size_t len)
 	return out;
 }
 
+/*
+ * rad_decode, but each call to the library's attribute decoder is told where the run of
+ * attributes of one type (the unit it may join: EAP-Message fragments, NAS-Filter-Rule lines,
+ * WiMAX or long extended continuations) ends, and must stop on an attribute boundary inside
+ * it. libfreeradius 3.2.1's rad_decode trusts that decoder: after an empty NAS-Filter-Rule it
+ * resumes in the middle of later attributes and decodes whatever their values spell (an
+ * attacker's identity could carry a whole attribute). Found by tests/fuzz/fuzz_radius. The
+ * packet passed rad_packet_ok, so attribute lengths are sound. Under the codec lock.
+ */
+static int
+decode_attrs(RADIUS_PACKET *p, const RADIUS_PACKET *original, const char *secret, char *err,
+	     size_t errlen)
+{
+	const uint8_t *d = p->data;
+	size_t off = RADIUS_HDR_LEN, len = p->data_len;
+	VALUE_PAIR *head = NULL, **tail = &head;
+	unsigned count = 0;
+
+	while (off + 2 <= len) {
+		size_t end = off, at = off;
+		VALUE_PAIR *vp = NULL;
+		ssize_t used;
+
+		while (end + 2 <= len && d[end] == d[off])
+			end += d[end + 1];
+		used = rad_attr2vp(p, p, original, secret, d + off, end - off, &vp);
+		if (used > 0)
+			while (at < off + (size_t)used && at < end)
+				at += d[at + 1];
+		if (used <= 0 || at != off + (size_t)used) {
+			fr_pair_list_free(&vp);
+			fr_pair_list_free(&head);
+			snprintf(err, errlen, "attribute %u at offset %zu does not decode", d[off], off);
+			return -1;
+		}
+		*tail = vp;
+		for (; vp; vp = vp->next, count++)
+			tail = &vp->next;
+		if (fr_max_attributes && count > (unsigned)fr_max_attributes) {
+			fr_pair_list_free(&head);
+			snprintf(err, errlen, "more than %d attributes", fr_max_attributes);
+			return -1;
+		}
+		off = at;
+	}
+	fr_rand_seed(d, RADIUS_HDR_LEN);
+	fr_pair_add(&p->vps, head);
+	return 0;
+}
+
 static struct codec_request *
 codec_request_decode_locked(TALLOC_CTX *ctx, const uint8_t *buf, size_t len, const char *secret,
 			    char *err, size_t errlen)
@@ -492,10 +542,8 @@ codec_request_decode_locked(TALLOC_CTX *ctx, const uint8_t *buf, size_t len, con
 		snprintf(err, errlen, "malformed packet: %s", decode_fail_str(reason));
 		goto fail;
 	}
-	if (rad_decode(p, NULL, secret) < 0) {
-		snprintf(err, errlen, "cannot decode: %s", fr_strerror());
+	if (decode_attrs(p, NULL, secret, err, errlen) < 0)
 		goto fail;
-	}
 	return req;
 nomem:
 	snprintf(err, errlen, "out of memory");
@@ -968,8 +1016,12 @@ reply_decode_locked(TALLOC_CTX *ctx, const struct codec_out *o, const uint8_t *b
 	p->id = buf[1];
 	memcpy(p->vector, buf + 4, 16);
 	p->sockfd = -1;
-	if (!rad_packet_ok(p, 0, &reason) || rad_decode(p, o->packet, secret) < 0) {
-		snprintf(err, errlen, "cannot decode the reply: %s", fr_strerror());
+	if (!rad_packet_ok(p, 0, &reason)) {
+		snprintf(err, errlen, "cannot decode the reply: %s", decode_fail_str(reason));
+		talloc_free(r);
+		return NULL;
+	}
+	if (decode_attrs(p, o->packet, secret, err, errlen) < 0) {
 		talloc_free(r);
 		return NULL;
 	}

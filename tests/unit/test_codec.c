@@ -1174,6 +1174,128 @@ test_decode_rejects_mixed_auth(void **state)
 	assert_true(err[0] != '\0');
 }
 
+/*
+ * Each attribute is decoded within its own bounds. libfreeradius 3.2.1's rad_decode, after an
+ * empty NAS-Filter-Rule, lost the attributes that followed or resumed inside one of them and
+ * decoded what its value spelled (found by tests/fuzz/fuzz_radius, with a leak on the way).
+ * Here a User-Name value is made of octets that parse as attributes wherever decoding resumes.
+ */
+static void
+test_decode_bounded_attributes(void **state)
+{
+	TALLOC_CTX *ctx = *state;
+	static const uint8_t frag1[] = {2, 9, 0, 14, 13, 0x80, 0, 0, 0, 4};
+	static const uint8_t frag2[] = {1, 2, 3, 4};
+	uint8_t hidden[200];
+	struct pkt p;
+	struct codec_request *req;
+	const uint8_t *v;
+	size_t plen = 0, len = 0, i;
+	char err[256] = "", buf[256];
+
+	for (i = 0; i < sizeof(hidden); i++)
+		hidden[i] = 11; /* Filter-Id, length 11, value 11... from any offset */
+
+	/* Reply side too: a reply with an empty NAS-Filter-Rule before a User-Name. */
+	for (i = 0; i < 2; i++) {
+		pkt_init(&p, CODEC_ACCESS_REQUEST, 5);
+		if (i == 1)
+			pkt_attr(&p, 92, "", 0);
+		pkt_attr(&p, 1, hidden, sizeof(hidden));
+		pkt_ma(&p);
+		pkt_sign(&p, SECRET);
+		assert_int_equal(codec_check_raw(p.b, p.len, SECRET, &plen), CODEC_RAW_OK);
+		req = codec_request_decode(ctx, p.b, plen, SECRET, err, sizeof(err));
+		if (i == 0) {
+			assert_non_null(req);
+			v = codec_request_attr(req, CODEC_ATTR_USER_NAME, &len);
+			assert_non_null(v);
+			assert_int_equal(len, sizeof(hidden));
+			assert_false(codec_request_has(req, 11));
+			continue;
+		}
+		if (req)
+			fail_msg("an empty NAS-Filter-Rule before the User-Name decoded (User-Name %s, "
+				 "Filter-Id %s)",
+				 codec_request_has(req, CODEC_ATTR_USER_NAME) ? "present" : "lost",
+				 codec_request_has(req, 11) ? "smuggled in" : "absent");
+		assert_non_null(strstr(err, "attribute 92"));
+	}
+
+	/* What the library joins still joins: EAP-Message fragments, NAS-Filter-Rule lines. */
+	pkt_init(&p, CODEC_ACCESS_REQUEST, 6);
+	pkt_attr(&p, 79, frag1, sizeof(frag1));
+	pkt_attr(&p, 79, frag2, sizeof(frag2));
+	pkt_attr_str(&p, 1, "alice");
+	pkt_attr_str(&p, 92, "permit in ip from any to any");
+	pkt_attr_str(&p, 92, " 80");
+	pkt_attr_str(&p, 33, "ps");
+	pkt_ma(&p);
+	pkt_sign(&p, SECRET);
+	req = decode_ok(ctx, &p);
+	v = codec_request_attr(req, CODEC_ATTR_EAP_MESSAGE, &len);
+	assert_non_null(v);
+	assert_int_equal(len, sizeof(frag1) + sizeof(frag2));
+	assert_memory_equal(v, frag1, sizeof(frag1));
+	assert_memory_equal(v + sizeof(frag1), frag2, sizeof(frag2));
+	assert_true(codec_request_string(req, CODEC_ATTR_USER_NAME, buf, sizeof(buf)));
+	assert_string_equal(buf, "alice");
+	assert_true(codec_request_string(req, 92, buf, sizeof(buf)));
+	assert_string_equal(buf, "permit in ip from any to any 80");
+	assert_true(codec_request_has(req, 33));
+
+	/* EAP-Start (RFC 3579 §2.1): an EAP-Message of length 2; what follows is kept. */
+	pkt_init(&p, CODEC_ACCESS_REQUEST, 7);
+	pkt_attr(&p, 79, "", 0);
+	pkt_attr_str(&p, 1, "bob");
+	pkt_ma(&p);
+	pkt_sign(&p, SECRET);
+	req = decode_ok(ctx, &p);
+	assert_true(codec_request_string(req, CODEC_ATTR_USER_NAME, buf, sizeof(buf)));
+	assert_string_equal(buf, "bob");
+}
+
+/* The same bound on the NAS side: a signed reply with an empty NAS-Filter-Rule is refused. */
+static void
+test_reply_bounded_attributes(void **state)
+{
+	TALLOC_CTX *ctx = *state;
+	struct codec_out *o = codec_out_new(ctx, CODEC_ACCESS_REQUEST, 9);
+	const uint8_t *out = NULL;
+	uint8_t hidden[200];
+	size_t outlen = 0, i;
+	char err[256] = "";
+	struct pkt p;
+
+	for (i = 0; i < sizeof(hidden); i++)
+		hidden[i] = 11;
+	assert_non_null(o);
+	assert_int_equal(codec_out_add(o, 1, 0, "alice", 5), 0);
+	assert_int_equal(codec_out_encode(o, SECRET, &out, &outlen, err, sizeof(err)), 0);
+	for (i = 0; i < 2; i++) {
+		struct codec_request *r;
+
+		pkt_init(&p, CODEC_ACCESS_ACCEPT, 9);
+		memcpy(p.b + 4, codec_out_vector(o), 16);
+		if (i == 1)
+			pkt_attr(&p, 92, "", 0);
+		pkt_attr(&p, 18, hidden, sizeof(hidden)); /* Reply-Message */
+		pkt_ma(&p);
+		pkt_sign(&p, SECRET);
+		md5_parts(p.b + 4, p.b, p.len, SECRET, strlen(SECRET));
+		r = codec_reply_check(ctx, o, p.b, p.len, SECRET, NULL, err, sizeof(err));
+		if (i == 0) {
+			if (!r)
+				fail_msg("codec_reply_check: %s", err);
+			assert_true(codec_request_has(r, 18));
+			assert_false(codec_request_has(r, 11));
+		} else {
+			assert_null(r);
+			assert_non_null(strstr(err, "attribute 92"));
+		}
+	}
+}
+
 /* Tunnel-Password (RFC 2868, salt-encrypted on the wire) is a password: never described. */
 static void
 test_describe_reply_tunnel_password(void **state)
@@ -1219,6 +1341,10 @@ main(void)
 		cmocka_unit_test(test_raw_bad_code),
 		cmocka_unit_test(test_raw_padding),
 		cmocka_unit_test_setup_teardown(test_decode_accessors, test_setup, test_teardown),
+		cmocka_unit_test_setup_teardown(test_decode_bounded_attributes, test_setup,
+						test_teardown),
+		cmocka_unit_test_setup_teardown(test_reply_bounded_attributes, test_setup,
+						test_teardown),
 		cmocka_unit_test_setup_teardown(test_decode_rejects_mixed_auth, test_setup,
 						test_teardown),
 		cmocka_unit_test_setup_teardown(test_reply_check, test_setup, test_teardown),
