@@ -6,6 +6,7 @@
 #include "codec.h"
 
 #include <openssl/hmac.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <talloc.h>
@@ -37,6 +38,25 @@ fix_ma(uint8_t *buf, size_t len)
 		}
 		off += alen;
 	}
+}
+
+/*
+ * Every top-level attribute the decoder reports must be one the packet carries at an attribute
+ * boundary: a decoder that loses its place (libfreeradius 3.2.1 after an empty
+ * NAS-Filter-Rule) reports attributes spelled by another attribute's value.
+ */
+static void
+check_no_smuggled(const struct codec_request *req, const uint8_t *buf, size_t plen)
+{
+	bool present[256] = {false};
+	size_t off;
+	unsigned a;
+
+	for (off = 20; off + 2 <= plen && buf[off + 1] >= 2; off += buf[off + 1])
+		present[buf[off]] = true;
+	for (a = 1; a < 256; a++)
+		if (codec_request_has(req, a) && !present[a])
+			abort();
 }
 
 int
@@ -72,6 +92,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		codec_request_attr(req, 79, &n);
 		codec_request_string(req, 1, s, sizeof(s));
 		codec_request_integer(req, 12, 0);
+		check_no_smuggled(req, buf, plen);
 		rep = codec_reply_new(ctx, req, 11);
 		if (rep)
 			codec_reply_encode(rep, SECRET, &out, &outlen, err, sizeof(err));
