@@ -133,18 +133,12 @@ auth_log_format(TALLOC_CTX *ctx, const struct auth_record *r)
 }
 
 void
-auth_log_write(struct auth_log *l, const struct auth_record *r)
+auth_log_put(struct auth_log *l, const char *line)
 {
-	char *line = auth_log_format(l, r);
-
-	if (!line)
-		return;
 	if (l->syslog) {
 		syslog(LOG_INFO, "%s", line);
-		talloc_free(line);
 		return;
 	}
 	fprintf(l->fp, "%s\n", line);
 	fflush(l->fp);
-	talloc_free(line);
 }

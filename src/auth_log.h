@@ -44,7 +44,7 @@ char *auth_log_format(TALLOC_CTX *ctx, const struct auth_record *r);
  */
 void auth_log_to_syslog(struct auth_log *l);
 
-/* auth_log_write - append one line and flush. */
-void auth_log_write(struct auth_log *l, const struct auth_record *r);
+/* auth_log_put - append a line from auth_log_format and flush. */
+void auth_log_put(struct auth_log *l, const char *line);
 
 #endif

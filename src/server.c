@@ -208,6 +208,20 @@ drop_should_log(struct worker *w, enum drop_kind k, uint64_t now_ms)
 
 /* ---- authentication log ---- */
 
+/* The line is made outside the lock (workers do not wait on each other's JSON), then written. */
+static void
+write_auth_record(struct server *srv, const struct auth_record *r)
+{
+	char *line = auth_log_format(NULL, r);
+
+	if (!line)
+		return;
+	pthread_mutex_lock(&srv->lock);
+	auth_log_put(srv->auth_log, line);
+	pthread_mutex_unlock(&srv->lock);
+	talloc_free(line);
+}
+
 static void
 log_session(struct server *srv, struct eap_session *s, const char *result, uint64_t now_ms)
 {
@@ -232,9 +246,7 @@ log_session(struct server *srv, struct eap_session *s, const char *result, uint6
 		.ms = now_ms > s->created_ms ? now_ms - s->created_ms : 0,
 	};
 
-	pthread_mutex_lock(&srv->lock);
-	auth_log_write(srv->auth_log, &r);
-	pthread_mutex_unlock(&srv->lock);
+	write_auth_record(srv, &r);
 	if (strcmp(result, "accept") == 0)
 		log_info("Login OK: [%s] (from client %s, %s%s%s)", s->identity, s->client,
 			 s->method ? "EAP-" : "", s->method ? s->method->name : "",
@@ -261,9 +273,7 @@ log_no_session(struct server *srv, const struct client *cl, const char *nas,
 	if (codec_request_string(req, CODEC_ATTR_CALLING_STATION_ID, csid, sizeof(csid)))
 		r.calling_station_id = csid;
 	r.identity = identity;
-	pthread_mutex_lock(&srv->lock);
-	auth_log_write(srv->auth_log, &r);
-	pthread_mutex_unlock(&srv->lock);
+	write_auth_record(srv, &r);
 	log_info("Login incorrect: [%s] (from client %s): %s", identity, cl->shortname, reason);
 }
 
