@@ -487,6 +487,16 @@ decode_attrs(RADIUS_PACKET *p, const RADIUS_PACKET *original, const char *secret
 		VALUE_PAIR *vp = NULL;
 		ssize_t used;
 
+		/*
+		 * A Vendor-Specific with the reserved Vendor-Id 0 (RFC 2865 §5.26): the library
+		 * would decode what it carries as standard attributes (a second User-Name or
+		 * EAP-Message). It is left out, as a vendor's attribute nobody knows would be.
+		 */
+		if (d[off] == PW_VENDOR_SPECIFIC && d[off + 1] >= 6 &&
+		    (d[off + 2] | d[off + 3] | d[off + 4] | d[off + 5]) == 0) {
+			off += d[off + 1];
+			continue;
+		}
 		while (end + 2 <= len && d[end] == d[off])
 			end += d[end + 1];
 		used = rad_attr2vp(p, p, original, secret, d + off, end - off, &vp);

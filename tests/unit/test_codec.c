@@ -1255,6 +1255,47 @@ test_decode_bounded_attributes(void **state)
 	assert_string_equal(buf, "bob");
 }
 
+/*
+ * A Vendor-Specific with the reserved Vendor-Id 0 carries no attribute of ours: libfreeradius
+ * would read what it holds as standard attributes (a User-Name, an EAP-Message) ahead of the
+ * real ones. Found by tests/fuzz/fuzz_radius.
+ */
+static void
+test_decode_vendor_zero(void **state)
+{
+	TALLOC_CTX *ctx = *state;
+	static const uint8_t vsa[] = {0,   0,   0,	 0,   1,   9,	'm', 'a', 'l',
+				      'l', 'o', 'r', 'y', 79,  6,   2,	 1,   0,   4};
+	static const uint8_t eap[] = {2, 9, 0, 10, 1, 'a', 'l', 'i', 'c', 'e'};
+	struct pkt p;
+	struct codec_request *req;
+	const uint8_t *v;
+	size_t len = 0;
+	char buf[64];
+
+	pkt_init(&p, CODEC_ACCESS_REQUEST, 8);
+	pkt_attr(&p, 26, vsa, sizeof(vsa));
+	pkt_attr_str(&p, 1, "alice");
+	pkt_attr(&p, 79, eap, sizeof(eap));
+	pkt_ma(&p);
+	pkt_sign(&p, SECRET);
+	req = decode_ok(ctx, &p);
+	assert_true(codec_request_string(req, CODEC_ATTR_USER_NAME, buf, sizeof(buf)));
+	assert_string_equal(buf, "alice");
+	v = codec_request_attr(req, CODEC_ATTR_EAP_MESSAGE, &len);
+	assert_non_null(v);
+	assert_int_equal(len, sizeof(eap));
+	assert_memory_equal(v, eap, sizeof(eap));
+
+	pkt_init(&p, CODEC_ACCESS_REQUEST, 9);
+	pkt_attr(&p, 26, vsa, sizeof(vsa));
+	pkt_ma(&p);
+	pkt_sign(&p, SECRET);
+	req = decode_ok(ctx, &p);
+	assert_false(codec_request_has(req, CODEC_ATTR_USER_NAME));
+	assert_false(codec_request_has(req, CODEC_ATTR_EAP_MESSAGE));
+}
+
 /* The same bound on the NAS side: a signed reply with an empty NAS-Filter-Rule is refused. */
 static void
 test_reply_bounded_attributes(void **state)
@@ -1345,6 +1386,7 @@ main(void)
 						test_teardown),
 		cmocka_unit_test_setup_teardown(test_reply_bounded_attributes, test_setup,
 						test_teardown),
+		cmocka_unit_test_setup_teardown(test_decode_vendor_zero, test_setup, test_teardown),
 		cmocka_unit_test_setup_teardown(test_decode_rejects_mixed_auth, test_setup,
 						test_teardown),
 		cmocka_unit_test_setup_teardown(test_reply_check, test_setup, test_teardown),
