@@ -60,8 +60,9 @@ handshake_done(struct eap_session *s, struct eap_tls *d, struct eap_buf *out)
 		session_set_reason(s, "no client certificate");
 		return EAP_STEP_FAIL;
 	}
-	session_trace(s, "EAP-TLS: peer certificate subject \"%s\" issuer \"%s\" serial %s",
-		      s->cert->subject, s->cert->issuer, s->cert->serial);
+	session_trace(s, "EAP-TLS: peer certificate subject \"%s\" issuer \"%s\" serial %s%s",
+		      s->cert->subject, s->cert->issuer, s->cert->serial,
+		      tls_conn_facts_from_session(conn) ? " (as kept with the resumed session)" : "");
 	if (s->resumed && !tls_conn_recheck(conn, s->conf->tls_server, s->now, &reason)) {
 		tls_conn_forget_session(conn);
 		session_set_reason(s, "%s", reason);

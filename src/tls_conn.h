@@ -101,9 +101,12 @@ const char *tls_conn_reason(const struct tls_conn *c);
 
 /*
  * tls_conn_peer_facts - read the peer's leaf certificate (also on a resumed session). Returns
- * false if there is none.
+ * false if there is none. A resumption of a session this server cached takes the facts kept
+ * with the session (tls_conn_facts_from_session then says so) instead of parsing the same
+ * certificate again; a full handshake's facts are kept with its session on commit.
  */
-bool tls_conn_peer_facts(const struct tls_conn *c, struct cert_facts *f);
+bool tls_conn_peer_facts(struct tls_conn *c, struct cert_facts *f);
+bool tls_conn_facts_from_session(const struct tls_conn *c);
 
 /*
  * tls_conn_recheck - for a resumed session: verify the stored peer chain again against the

@@ -218,6 +218,9 @@ keylog_cb(const SSL *ssl, const char *line)
 	snprintf(h->exporter_secret_hex, sizeof(h->exporter_secret_hex), "%s", p + 1);
 }
 
+/* When set, the next hs_init servers resume sessions from this cache. */
+static struct tls_cache *hs_cache;
+
 static void
 hs_init(struct hs *h, int version, X509 *client_cert, EVP_PKEY *client_key)
 {
@@ -236,7 +239,8 @@ hs_init(struct hs *h, int version, X509 *client_cert, EVP_PKEY *client_key)
 	h->cfg.fragment_size = 1024;
 	h->cfg.max_message_size = 65536;
 	h->cfg.session_lifetime = 3600;
-	h->srv = tls_server_new(h->ctx, &h->cfg, NULL, err, sizeof(err));
+	h->cfg.resumption = hs_cache != NULL;
+	h->srv = tls_server_new(h->ctx, &h->cfg, hs_cache, err, sizeof(err));
 	if (!h->srv)
 		fail_msg("tls_server_new: %s", err);
 	h->conn = tls_conn_new(h->ctx, h->srv, true, err, sizeof(err));
@@ -662,6 +666,63 @@ test_peer_facts(void **state)
 	}
 }
 
+/*
+ * A resumption takes the certificate facts kept with the session instead of parsing the
+ * certificate again, and they are the facts of the full handshake: TLS 1.2 (session ID) and
+ * TLS 1.3 (a ticket naming the cached session).
+ */
+static void
+test_peer_facts_resumed(void **state)
+{
+	static const int versions[] = {TLS1_2_VERSION, TLS1_3_VERSION};
+	TALLOC_CTX *keep = talloc_new(NULL);
+
+	(void)state;
+	assert_non_null(keep);
+	for (size_t i = 0; i < 2; i++) {
+		struct hs h1, h2;
+		struct cert_facts f1, f2;
+		SSL_SESSION *sess;
+		uint8_t *out = NULL, buf[256];
+		size_t m;
+
+		hs_cache = tls_cache_new(keep, 16, 3600);
+		assert_non_null(hs_cache);
+		hs_init(&h1, versions[i], pki.client, pki.client_key);
+		assert_int_equal(hs_run(&h1), TLS_STEP_DONE);
+		memset(&f1, 0xAA, sizeof(f1));
+		assert_true(tls_conn_peer_facts(h1.conn, &f1));
+		assert_false(tls_conn_facts_from_session(h1.conn));
+		if (versions[i] == TLS1_3_VERSION) {
+			/* The ticket, as EAP-TLS sends it once the peer passed its checks. */
+			assert_int_equal(tls_conn_new_ticket(h1.conn), 0);
+			m = tls_conn_pull(h1.conn, h1.ctx, &out);
+			assert_true(m > 0);
+			assert_int_equal(BIO_write(h1.c_in, out, (int)m), (int)m);
+			assert_true(SSL_read(h1.client, buf, sizeof(buf)) <= 0);
+		}
+		tls_conn_commit_session(h1.conn, time(NULL));
+		assert_int_equal(tls_cache_count(hs_cache), 1);
+		sess = SSL_get1_session(h1.client);
+		assert_non_null(sess);
+
+		hs_init(&h2, versions[i], pki.client, pki.client_key);
+		assert_int_equal(SSL_set_session(h2.client, sess), 1);
+		assert_int_equal(hs_run(&h2), TLS_STEP_DONE);
+		assert_true(tls_conn_resumed(h2.conn));
+		memset(&f2, 0x55, sizeof(f2));
+		assert_true(tls_conn_peer_facts(h2.conn, &f2));
+		assert_true(tls_conn_facts_from_session(h2.conn));
+		check_alice_facts(&f2);
+		assert_memory_equal(&f1, &f2, sizeof(f1));
+		SSL_SESSION_free(sess);
+		hs_free(&h2);
+		hs_free(&h1);
+		hs_cache = NULL;
+	}
+	talloc_free(keep);
+}
+
 /* Without a client certificate the handshake fails, with a reason, and there are no facts. */
 static void
 test_no_client_cert(void **state)
@@ -701,6 +762,7 @@ main(void)
 		cmocka_unit_test(test_tls12_keys),
 		cmocka_unit_test(test_tls13_keys),
 		cmocka_unit_test(test_peer_facts),
+		cmocka_unit_test(test_peer_facts_resumed),
 		cmocka_unit_test(test_no_client_cert),
 		cmocka_unit_test(test_client_cert_wrong_eku),
 	};
