@@ -18,12 +18,22 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #define RADIUS_HDR_LEN 20
+/* An MS-MPPE key VSA: 26, length, vendor 311, type, length, salt(2), 48 encrypted octets. */
+#define MPPE_VSA_LEN 58
+
+/*
+ * MPPE salts: a counter from a random start (codec_init), so that the salts of one reply differ
+ * (RFC 2548 §2.4.2 asks that much) and do not repeat for 32768 attributes. RAND_bytes for four
+ * octets cost 2 % of a resumed authentication.
+ */
+static atomic_uint mppe_salt;
 #define MA_ATTR 80
 #define MA_LEN 18
 
@@ -34,6 +44,9 @@ struct codec_request {
 struct codec_reply {
 	RADIUS_PACKET *packet;
 	RADIUS_PACKET *original;
+	bool have_mppe; /* MS-MPPE-Recv-Key and -Send-Key, encrypted by mppe_append */
+	uint8_t mppe_recv[32];
+	uint8_t mppe_send[32];
 };
 
 struct codec_pairs {
@@ -43,10 +56,11 @@ struct codec_pairs {
 static bool codec_ready;
 
 /*
- * libfreeradius-radius keeps global unlocked state (fr_rand() in rad_alloc and rad_encode, the
- * MPPE salts): every entry point that reaches the library holds this lock, so worker threads
- * may call the codec concurrently. It guards the library, which is process-wide, so it is
- * process-wide too. Recursive, because some entry points call others.
+ * libfreeradius-radius keeps global unlocked state (fr_rand() in rad_alloc and rad_encode, for
+ * Tunnel-Password salts): every entry point that reaches the library holds this lock, so worker
+ * threads may call the codec concurrently. It guards the library, which is process-wide, so it
+ * is process-wide too. Recursive, because some entry points call others. MPPE keys are
+ * encrypted and replies signed after it is released (mppe_append, reply_sign).
  */
 static pthread_mutex_t codec_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 
@@ -138,6 +152,14 @@ codec_init(const char *dict_dir, bool all_vendors, char *err, size_t errlen)
 
 	if (codec_ready)
 		return 0;
+	{
+		unsigned start = 0;
+
+		if (RAND_bytes((unsigned char *)&start, sizeof(start)) != 1)
+			start = (unsigned)time(NULL);
+		atomic_store(&mppe_salt, start);
+		ERR_clear_error();
+	}
 	if (fr_check_lib_magic(RADIUSD_MAGIC_NUMBER) < 0) {
 		snprintf(err, errlen, "libfreeradius-radius version mismatch: %s", fr_strerror());
 		return -1;
@@ -684,6 +706,18 @@ codec_reply_describe(const struct codec_reply *rep, void (*line)(void *arg, cons
 	pthread_mutex_lock(&codec_lock);
 	describe_list(rep->packet->vps, line, arg);
 	pthread_mutex_unlock(&codec_lock);
+	if (rep->have_mppe) {
+		line(arg, "MS-MPPE-Recv-Key = <hidden>");
+		line(arg, "MS-MPPE-Send-Key = <hidden>");
+	}
+}
+
+static int
+reply_free(struct codec_reply *rep)
+{
+	OPENSSL_cleanse(rep->mppe_recv, sizeof(rep->mppe_recv));
+	OPENSSL_cleanse(rep->mppe_send, sizeof(rep->mppe_send));
+	return 0;
 }
 
 static struct codec_reply *
@@ -696,6 +730,7 @@ codec_reply_new_locked(TALLOC_CTX *ctx, struct codec_request *req, int code)
 	rep = talloc_zero(ctx, struct codec_reply);
 	if (!rep)
 		return NULL;
+	talloc_set_destructor(rep, reply_free);
 	rep->original = req->packet;
 	rep->packet = rad_alloc_reply(rep, req->packet);
 	if (!rep->packet)
@@ -763,9 +798,10 @@ int
 codec_reply_add_mppe(struct codec_reply *rep, const uint8_t recv_key[32],
 		     const uint8_t send_key[32])
 {
-	if (codec_reply_add(rep, PW_MSCHAP_MPPE_RECV_KEY, VENDORPEC_MICROSOFT, recv_key, 32) < 0)
-		return -1;
-	return codec_reply_add(rep, PW_MSCHAP_MPPE_SEND_KEY, VENDORPEC_MICROSOFT, send_key, 32);
+	memcpy(rep->mppe_recv, recv_key, 32);
+	memcpy(rep->mppe_send, send_key, 32);
+	rep->have_mppe = true;
+	return 0;
 }
 
 static int
@@ -805,6 +841,8 @@ codec_reply_encode_locked(struct codec_reply *rep, const char *secret, const uin
 		}
 		want += l + (vp->vp_length / 247) * 8;
 	}
+	if (rep->have_mppe)
+		want += 2 * MPPE_VSA_LEN;
 	if (want + RADIUS_HDR_LEN > CODEC_MAX_PACKET - 64) {
 		snprintf(err, errlen, "reply too large (%zu bytes of attributes)", want);
 		return -1;
@@ -1042,42 +1080,57 @@ nomem:
 	return NULL;
 }
 
-/* RFC 2548 §2.4.2: Salt(2) | C(i) where b(1) = MD5(S + R + A), b(i) = MD5(S + c(i-1)). */
+/*
+ * RFC 2548 §2.4.2: the value is Salt(2) | C, C = c(1) | c(2) | ... with b(1) = MD5(S + R + A),
+ * b(i) = MD5(S + c(i-1)), c(i) = p(i) xor b(i) (S the secret, R the Request Authenticator, A
+ * the salt). mppe_xor turns in (n octets, a multiple of 16) into out, either way: the chaining
+ * block is the ciphertext, which is out when encrypting and in when decrypting. m: reusable
+ * contexts, or NULL. False if OpenSSL failed.
+ */
+static bool
+mppe_xor(struct codec_mac *m, const uint8_t salt[2], const uint8_t *in, uint8_t *out, size_t n,
+	 bool encrypt, const uint8_t vector[16], const char *secret)
+{
+	EVP_MD_CTX *c = m ? m->md_ctx : EVP_MD_CTX_new();
+	const uint8_t *prev = vector;
+	unsigned int mdlen = 16;
+	uint8_t b[16];
+	bool ok = c != NULL;
+	size_t i, k;
+
+	for (i = 0; ok && i < n; i += 16) {
+		ok = EVP_DigestInit_ex(c, m ? m->md5 : EVP_md5(), NULL) == 1 &&
+		     EVP_DigestUpdate(c, secret, strlen(secret)) == 1 &&
+		     EVP_DigestUpdate(c, prev, 16) == 1 &&
+		     (i > 0 || EVP_DigestUpdate(c, salt, 2) == 1) &&
+		     EVP_DigestFinal_ex(c, b, &mdlen) == 1;
+		for (k = 0; ok && k < 16; k++)
+			out[i + k] = in[i + k] ^ b[k];
+		prev = encrypt ? out + i : in + i;
+	}
+	OPENSSL_cleanse(b, sizeof(b));
+	if (!m)
+		EVP_MD_CTX_free(c);
+	ERR_clear_error();
+	return ok;
+}
+
 static int
 mppe_decrypt(const uint8_t *v, size_t vlen, const uint8_t *vector, const char *secret,
 	     uint8_t key[32])
 {
-	uint8_t plain[64], b[16];
-	const uint8_t *prev = vector;
-	size_t i, n = vlen - 2, prevlen = 16;
-	unsigned int mdlen = 16;
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	uint8_t plain[64];
+	size_t n = vlen - 2;
 	int ok = -1;
 
-	if (!md || vlen < 2 + 16 || n % 16 || n > sizeof(plain))
-		goto out;
-	for (i = 0; i < n; i += 16) {
-		size_t k;
-
-		if (EVP_DigestInit_ex(md, EVP_md5(), NULL) != 1 ||
-		    EVP_DigestUpdate(md, secret, strlen(secret)) != 1 ||
-		    EVP_DigestUpdate(md, prev, prevlen) != 1 ||
-		    (i == 0 && EVP_DigestUpdate(md, v, 2) != 1) ||
-		    EVP_DigestFinal_ex(md, b, &mdlen) != 1)
-			goto out;
-		for (k = 0; k < 16; k++)
-			plain[i + k] = v[2 + i + k] ^ b[k];
-		prev = v + 2 + i;
-		prevlen = 16;
-	}
+	if (vlen < 2 + 16 || n % 16 || n > sizeof(plain))
+		return -1;
 	/* The first plaintext octet is the key length. */
-	if (plain[0] != 32 || n < 33)
-		goto out;
-	memcpy(key, plain + 1, 32);
-	ok = 0;
-out:
+	if (mppe_xor(NULL, v, v + 2, plain, n, false, vector, secret) && plain[0] == 32 && n >= 33) {
+		memcpy(key, plain + 1, 32);
+		ok = 0;
+	}
 	OPENSSL_cleanse(plain, sizeof(plain));
-	EVP_MD_CTX_free(md);
 	return ok;
 }
 
@@ -1161,6 +1214,61 @@ codec_reply_add_pairs(struct codec_reply *rep, const struct codec_pairs *pairs)
 	return r;
 }
 
+/*
+ * Append MS-MPPE-Recv-Key and MS-MPPE-Send-Key (RFC 2548 §2.4.2, §2.4.3: Microsoft
+ * Vendor-Specific, salt-encrypted) to an encoded reply, outside the codec lock and with the
+ * reusable MD5 context (libfreeradius made a new OpenSSL digest context per block). The salts
+ * come from mppe_salt: high bit set, different from each other (§2.4.2).
+ */
+static bool
+mppe_append(struct codec_reply *rep, const char *secret, struct codec_mac *mac)
+{
+	RADIUS_PACKET *p = rep->packet;
+	size_t len = p->data_len;
+	uint8_t salts[4], plain[48], *d;
+	bool ok = true;
+	unsigned k;
+
+	if (len + 2 * MPPE_VSA_LEN > CODEC_MAX_PACKET)
+		return false;
+	for (k = 0; k < 2; k++) {
+		unsigned v = atomic_fetch_add(&mppe_salt, 1u);
+
+		salts[2 * k] = (uint8_t)(0x80 | ((v >> 8) & 0x7f)); /* high bit set */
+		salts[2 * k + 1] = (uint8_t)v;
+	}
+	d = talloc_realloc(p, p->data, uint8_t, len + 2 * MPPE_VSA_LEN);
+	if (!d)
+		return false;
+	p->data = d;
+	for (k = 0; ok && k < 2; k++) {
+		uint8_t *a = d + len + k * MPPE_VSA_LEN;
+
+		a[0] = PW_VENDOR_SPECIFIC;
+		a[1] = MPPE_VSA_LEN;
+		a[2] = 0;
+		a[3] = 0;
+		a[4] = (uint8_t)(VENDORPEC_MICROSOFT >> 8);
+		a[5] = (uint8_t)VENDORPEC_MICROSOFT;
+		a[6] = k == 0 ? PW_MSCHAP_MPPE_RECV_KEY : PW_MSCHAP_MPPE_SEND_KEY;
+		a[7] = MPPE_VSA_LEN - 6;
+		memcpy(a + 8, salts + 2 * k, 2);
+		memset(plain, 0, sizeof(plain));
+		plain[0] = 32; /* the key length, then the key, then zero padding */
+		memcpy(plain + 1, k == 0 ? rep->mppe_recv : rep->mppe_send, 32);
+		ok = mppe_xor(mac, a + 8, plain, a + 10, sizeof(plain), true,
+			      rep->original->vector, secret);
+	}
+	OPENSSL_cleanse(plain, sizeof(plain));
+	if (!ok)
+		return false;
+	len += 2 * MPPE_VSA_LEN;
+	d[2] = (uint8_t)(len >> 8);
+	d[3] = (uint8_t)len;
+	p->data_len = len;
+	return true;
+}
+
 int
 codec_reply_encode_mac(struct codec_reply *rep, const char *secret, struct codec_mac *mac,
 		       const uint8_t **out, size_t *outlen, char *err, size_t errlen)
@@ -1170,12 +1278,20 @@ codec_reply_encode_mac(struct codec_reply *rep, const char *secret, struct codec
 	pthread_mutex_lock(&codec_lock);
 	r = codec_reply_encode_locked(rep, secret, out, outlen, err, errlen);
 	pthread_mutex_unlock(&codec_lock);
-	if (r == 0 && !reply_sign(rep->packet->data, rep->packet->data_len,
-				  rep->original->vector, secret, mac)) {
+	if (r < 0)
+		return r;
+	if (rep->have_mppe && !mppe_append(rep, secret, mac)) {
+		snprintf(err, errlen, "cannot add the MPPE keys to the reply");
+		return -1;
+	}
+	if (!reply_sign(rep->packet->data, rep->packet->data_len, rep->original->vector, secret,
+			mac)) {
 		snprintf(err, errlen, "cannot sign reply (MD5 unavailable)");
 		return -1;
 	}
-	return r;
+	*out = rep->packet->data;
+	*outlen = rep->packet->data_len;
+	return 0;
 }
 
 int
