@@ -27,15 +27,15 @@
 #define RADIUS_HDR_LEN 20
 /* An MS-MPPE key VSA: 26, length, vendor 311, type, length, salt(2), 48 encrypted octets. */
 #define MPPE_VSA_LEN 58
-
-/*
- * MPPE salts: a counter from a random start (codec_init), so that the salts of one reply differ
- * (RFC 2548 §2.4.2 asks that much) and do not repeat for 32768 attributes. RAND_bytes for four
- * octets cost 2 % of a resumed authentication.
- */
-static atomic_uint mppe_salt;
 #define MA_ATTR 80
 #define MA_LEN 18
+
+/*
+ * MPPE salts: a counter from a random start (mppe_salt_seed), so that the salts of one reply
+ * differ (RFC 2548 §2.4.2 asks that much) and do not repeat for 32768 attributes. RAND_bytes for
+ * four octets cost 2 % of a resumed authentication.
+ */
+static atomic_uint mppe_salt;
 
 struct codec_request {
 	RADIUS_PACKET *packet;
@@ -145,6 +145,17 @@ dict_load_all(void)
 	return 0;
 }
 
+static void
+mppe_salt_seed(void)
+{
+	unsigned start = 0;
+
+	if (RAND_bytes((unsigned char *)&start, sizeof(start)) != 1)
+		start = (unsigned)time(NULL);
+	atomic_store(&mppe_salt, start);
+	ERR_clear_error();
+}
+
 int
 codec_init(const char *dict_dir, bool all_vendors, char *err, size_t errlen)
 {
@@ -152,14 +163,7 @@ codec_init(const char *dict_dir, bool all_vendors, char *err, size_t errlen)
 
 	if (codec_ready)
 		return 0;
-	{
-		unsigned start = 0;
-
-		if (RAND_bytes((unsigned char *)&start, sizeof(start)) != 1)
-			start = (unsigned)time(NULL);
-		atomic_store(&mppe_salt, start);
-		ERR_clear_error();
-	}
+	mppe_salt_seed();
 	if (fr_check_lib_magic(RADIUSD_MAGIC_NUMBER) < 0) {
 		snprintf(err, errlen, "libfreeradius-radius version mismatch: %s", fr_strerror());
 		return -1;
