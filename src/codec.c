@@ -448,46 +448,35 @@ attr_salt_encrypted(unsigned attr, unsigned vendor)
 }
 
 /*
- * Remove salt-encrypted attributes (Tunnel-Password, MS-MPPE keys, ...) from a request before
- * decoding. No Access-Request legitimately carries them, and libfreeradius 3.2.1 leaks an
- * OpenSSL digest context each time rad_tunnel_pwdecode runs (found by tests/fuzz/fuzz_radius).
- * The Message-Authenticator was verified on the original bytes. Returns the new length.
+ * Attributes the decoder is never given (a is one attribute, its length checked):
+ * - salt-encrypted ones (Tunnel-Password, MS-MPPE keys, ..., or a Vendor-Specific holding
+ *   one): no Access-Request legitimately carries them, the NAS side decrypts the MPPE keys
+ *   itself (codec_reply_mppe), and libfreeradius 3.2.1 leaks an OpenSSL digest context each
+ *   time rad_tunnel_pwdecode fails (found by tests/fuzz/fuzz_radius);
+ * - a Vendor-Specific with the reserved Vendor-Id 0 (RFC 2865 §5.26): the library would decode
+ *   what it carries as standard attributes (a second User-Name or EAP-Message).
+ * The Message-Authenticator covers them all the same: it is checked on the raw packet.
  */
-static size_t
-strip_salt_encrypted(uint8_t *buf, size_t len)
+static bool
+attr_left_out(const uint8_t *a)
 {
-	size_t in = RADIUS_HDR_LEN, out = RADIUS_HDR_LEN;
+	unsigned vendor;
+	size_t off;
 
-	while (in + 2 <= len) {
-		size_t alen = buf[in + 1];
-		bool drop = false;
-
-		if (alen < 2 || in + alen > len)
+	if (a[0] != PW_VENDOR_SPECIFIC)
+		return attr_salt_encrypted(a[0], 0);
+	if (a[1] < 6)
+		return false;
+	vendor = ((unsigned)a[2] << 24) | ((unsigned)a[3] << 16) | ((unsigned)a[4] << 8) | a[5];
+	if (vendor == 0)
+		return true;
+	for (off = 6; off + 2 <= a[1]; off += a[off + 1]) {
+		if (attr_salt_encrypted(a[off], vendor))
+			return true;
+		if (a[off + 1] < 2)
 			break;
-		if (buf[in] == PW_VENDOR_SPECIFIC && alen > 6) {
-			unsigned vendor = ((unsigned)buf[in + 3] << 16) | ((unsigned)buf[in + 4] << 8) |
-					  buf[in + 5];
-			size_t off = in + 6;
-
-			while (off + 2 <= in + alen) {
-				if (attr_salt_encrypted(buf[off], vendor))
-					drop = true;
-				if (buf[off + 1] < 2)
-					break;
-				off += buf[off + 1];
-			}
-		} else if (attr_salt_encrypted(buf[in], 0)) {
-			drop = true;
-		}
-		if (!drop) {
-			memmove(buf + out, buf + in, alen);
-			out += alen;
-		}
-		in += alen;
 	}
-	buf[2] = (uint8_t)(out >> 8);
-	buf[3] = (uint8_t)out;
-	return out;
+	return false;
 }
 
 /*
@@ -513,18 +502,14 @@ decode_attrs(RADIUS_PACKET *p, const RADIUS_PACKET *original, const char *secret
 		VALUE_PAIR *vp = NULL;
 		ssize_t used;
 
-		/*
-		 * A Vendor-Specific with the reserved Vendor-Id 0 (RFC 2865 §5.26): the library
-		 * would decode what it carries as standard attributes (a second User-Name or
-		 * EAP-Message). It is left out, as a vendor's attribute nobody knows would be.
-		 */
-		if (d[off] == PW_VENDOR_SPECIFIC && d[off + 1] >= 6 &&
-		    (d[off + 2] | d[off + 3] | d[off + 4] | d[off + 5]) == 0) {
+		if (attr_left_out(d + off)) {
 			off += d[off + 1];
 			continue;
 		}
-		while (end + 2 <= len && d[end] == d[off])
+		/* The run ends before an attribute that is left out: the library never sees it. */
+		do
 			end += d[end + 1];
+		while (end + 2 <= len && d[end] == d[off] && !attr_left_out(d + end));
 		used = rad_attr2vp(p, p, original, secret, d + off, end - off, &vp);
 		if (used > 0)
 			while (at < off + (size_t)used && at < end)
@@ -568,7 +553,7 @@ codec_request_decode_locked(TALLOC_CTX *ctx, const uint8_t *buf, size_t len, con
 	p->data = talloc_memdup(p, buf, len);
 	if (!p->data)
 		goto nomem;
-	p->data_len = strip_salt_encrypted(p->data, len);
+	p->data_len = len;
 	p->code = buf[0];
 	p->id = buf[1];
 	memcpy(p->vector, buf + 4, AUTH_VECTOR_LEN);
@@ -823,8 +808,7 @@ codec_reply_add_pairs_locked(struct codec_reply *rep, const struct codec_pairs *
 }
 
 static int
-codec_reply_encode_locked(struct codec_reply *rep, const char *secret, const uint8_t **out,
-			  size_t *outlen, char *err, size_t errlen)
+codec_reply_encode_locked(struct codec_reply *rep, const char *secret, char *err, size_t errlen)
 {
 	size_t want = 0;
 	vp_cursor_t cursor;
@@ -862,8 +846,6 @@ codec_reply_encode_locked(struct codec_reply *rep, const char *secret, const uin
 		snprintf(err, errlen, "cannot encode reply");
 		return -1;
 	}
-	*out = rep->packet->data;
-	*outlen = rep->packet->data_len;
 	return 0;
 }
 
@@ -1063,7 +1045,7 @@ reply_decode_locked(TALLOC_CTX *ctx, const struct codec_out *o, const uint8_t *b
 	p->data = talloc_memdup(p, buf, plen);
 	if (!p->data)
 		goto nomem;
-	p->data_len = strip_salt_encrypted(p->data, plen);
+	p->data_len = plen;
 	p->code = buf[0];
 	p->id = buf[1];
 	memcpy(p->vector, buf + 4, 16);
@@ -1280,7 +1262,7 @@ codec_reply_encode_mac(struct codec_reply *rep, const char *secret, struct codec
 	int r;
 
 	pthread_mutex_lock(&codec_lock);
-	r = codec_reply_encode_locked(rep, secret, out, outlen, err, errlen);
+	r = codec_reply_encode_locked(rep, secret, err, errlen);
 	pthread_mutex_unlock(&codec_lock);
 	if (r < 0)
 		return r;
