@@ -95,7 +95,8 @@ auth_log_format(TALLOC_CTX *ctx, const struct auth_record *r)
 	struct tm tm;
 	char tbuf[40], tfull[64];
 	json_t *o = json_object();
-	char *text, *out;
+	char buf[2048], *out;
+	size_t n;
 
 	if (!o)
 		return NULL;
@@ -104,31 +105,36 @@ auth_log_format(TALLOC_CTX *ctx, const struct auth_record *r)
 	strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(tfull, sizeof(tfull), "%s.%03uZ", tbuf, (unsigned)(ts.tv_nsec / 1000000) % 1000u);
 
-	json_object_set_new(o, "time", json_string(tfull));
-	json_object_set_new(o, "client", jstr(r->client));
-	json_object_set_new(o, "nas", jstr(r->nas));
-	json_object_set_new(o, "calling_station_id", jstr(r->calling_station_id));
-	json_object_set_new(o, "identity", jstr(r->identity));
+	json_object_set_new_nocheck(o, "time", json_string(tfull));
+	json_object_set_new_nocheck(o, "client", jstr(r->client));
+	json_object_set_new_nocheck(o, "nas", jstr(r->nas));
+	json_object_set_new_nocheck(o, "calling_station_id", jstr(r->calling_station_id));
+	json_object_set_new_nocheck(o, "identity", jstr(r->identity));
 	if (r->outer_identity)
-		json_object_set_new(o, "outer_identity", jstr(r->outer_identity));
-	json_object_set_new(o, "method", jstr(r->method));
+		json_object_set_new_nocheck(o, "outer_identity", jstr(r->outer_identity));
+	json_object_set_new_nocheck(o, "method", jstr(r->method));
 	if (r->inner_method)
-		json_object_set_new(o, "inner_method", jstr(r->inner_method));
-	json_object_set_new(o, "tls_version", jstr(r->tls_version));
-	json_object_set_new(o, "resumed", json_boolean(r->resumed));
-	json_object_set_new(o, "cert_subject", jstr(r->cert_subject));
-	json_object_set_new(o, "cert_issuer", jstr(r->cert_issuer));
-	json_object_set_new(o, "cert_serial", jstr(r->cert_serial));
-	json_object_set_new(o, "result", jstr(r->result));
-	json_object_set_new(o, "reason", jstr(r->reason));
-	json_object_set_new(o, "rounds", json_integer(r->rounds));
-	json_object_set_new(o, "ms", json_integer((json_int_t)r->ms));
-	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		json_object_set_new_nocheck(o, "inner_method", jstr(r->inner_method));
+	json_object_set_new_nocheck(o, "tls_version", jstr(r->tls_version));
+	json_object_set_new_nocheck(o, "resumed", json_boolean(r->resumed));
+	json_object_set_new_nocheck(o, "cert_subject", jstr(r->cert_subject));
+	json_object_set_new_nocheck(o, "cert_issuer", jstr(r->cert_issuer));
+	json_object_set_new_nocheck(o, "cert_serial", jstr(r->cert_serial));
+	json_object_set_new_nocheck(o, "result", jstr(r->result));
+	json_object_set_new_nocheck(o, "reason", jstr(r->reason));
+	json_object_set_new_nocheck(o, "rounds", json_integer(r->rounds));
+	json_object_set_new_nocheck(o, "ms", json_integer((json_int_t)r->ms));
+	/* Almost every line fits the stack buffer: no growing string, no copy of the copy. */
+	n = json_dumpb(o, buf, sizeof(buf), JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (n > 0 && n <= sizeof(buf)) {
+		out = talloc_strndup(ctx, buf, n);
+	} else {
+		char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+		out = text ? talloc_strdup(ctx, text) : NULL;
+		free(text);
+	}
 	json_decref(o);
-	if (!text)
-		return NULL;
-	out = talloc_strdup(ctx, text);
-	free(text);
 	return out;
 }
 

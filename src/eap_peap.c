@@ -100,16 +100,10 @@ send_identity_request(struct eap_session *s, struct eap_peap *d, struct eap_buf 
 static int
 get_tk(struct eap_peap *d, uint8_t tk[60])
 {
-	static const uint8_t type_code[1] = {EAP_TYPE_PEAP};
-	uint8_t km[128];
-	int r;
+	uint8_t km[64], session_id[65];
+	int r = eap_tls_key_material(d->base.conn, EAP_TYPE_PEAP, "client EAP encryption", km,
+				     session_id);
 
-	if (tls_conn_version(d->base.conn) == TLS1_3_VERSION)
-		r = tls_conn_export(d->base.conn, "EXPORTER_EAP_TLS_Key_Material", type_code, 1,
-				    true, km, sizeof(km));
-	else
-		r = tls_conn_export(d->base.conn, "client EAP encryption", NULL, 0, false, km,
-				    sizeof(km));
 	memcpy(tk, km, 60);
 	OPENSSL_cleanse(km, sizeof(km));
 	return r;
@@ -230,7 +224,7 @@ handle_result(struct eap_session *s, struct eap_peap *d, const uint8_t *p, size_
 		return EAP_STEP_FAIL;
 	}
 	if (binding) {
-		/* MS-PEAP §3.1.5.7: MSK = CSK[0..63]; no EMSK is defined. */
+		/* MS-PEAP §3.1.5.7: MSK = CSK[0..63]. */
 		uint8_t csk[128];
 
 		if (!peap_csk(d->ipmk, csk)) {
@@ -238,7 +232,6 @@ handle_result(struct eap_session *s, struct eap_peap *d, const uint8_t *p, size_
 			return EAP_STEP_FAIL;
 		}
 		memcpy(s->msk, csk, 64);
-		memset(s->emsk, 0, sizeof(s->emsk));
 		OPENSSL_cleanse(csk, sizeof(csk));
 	}
 	tls_conn_set_note(d->base.conn, s->identity);

@@ -70,18 +70,18 @@ enum eap_step tls_base_flush(struct eap_session *s, void *ctx, struct tls_base *
 			     struct eap_buf *out);
 
 /*
- * tls_base_derive_keys - MSK, EMSK and Session-Id into the session. TLS 1.3: RFC 9190 §2.3 /
+ * tls_base_derive_keys - MSK and Session-Id into the session. TLS 1.3: RFC 9190 §2.3 /
  * RFC 9427 §2.1 exporter labels with the type code as context. TLS 1.2: label12 over the
  * randoms ("client EAP encryption" for EAP-TLS and PEAP, "ttls keying material" for TTLS).
- * 0 or -1.
+ * The EMSK is never sent to a NAS, so it is not derived. 0 or -1.
  */
 int tls_base_derive_keys(struct eap_session *s, struct tls_base *b, const char *label12);
 
 /*
- * eap_tls_key_material - the 128 octets of Key_Material and the 65-octet Session-Id of a
- * TLS-based EAP method on connection c (either side). 0 or -1.
+ * eap_tls_key_material - the MSK (the first 64 of the 128 octets of Key_Material) and the
+ * 65-octet Session-Id of a TLS-based EAP method on connection c (either side). 0 or -1.
  */
 int eap_tls_key_material(struct tls_conn *c, uint8_t type, const char *label12,
-			 uint8_t km[128], uint8_t session_id[65]);
+			 uint8_t msk[64], uint8_t session_id[65]);
 
 #endif

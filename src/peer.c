@@ -35,7 +35,7 @@ struct peer {
 	bool tls_failed;     /* TLS failed; our alert or ACK went out, EAP-Failure comes next */
 	bool have_msk;
 	uint8_t msk[64];
-	uint8_t km[128];
+	uint8_t km[64]; /* the MSK before PEAP crypto binding replaces it; TK = its first 60 */
 	uint8_t session_id[65];
 	/* MS-CHAPv2 state */
 	uint8_t nt_hash[16];

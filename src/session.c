@@ -151,7 +151,6 @@ session_destructor(struct eap_session *s)
 		conf_unref(s->conf);
 	OPENSSL_cleanse(s->isk, sizeof(s->isk));
 	OPENSSL_cleanse(s->msk, sizeof(s->msk));
-	OPENSSL_cleanse(s->emsk, sizeof(s->emsk));
 	return 0;
 }
 

@@ -73,7 +73,6 @@ struct eap_session {
 	uint8_t isk[32];
 	bool have_keys;
 	uint8_t msk[64];
-	uint8_t emsk[64];
 	uint8_t session_id[65];
 	size_t session_id_len;
 
