@@ -81,7 +81,7 @@ build/tests/unit_bench: tests/unit/test_bench.c $(LIB_OBJS_ASAN) $(KAGI_OBJS_ASA
 		$(LDLIBS) $(KAGI_LDLIBS) -lcmocka
 unit: $(UNIT_TESTS)
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS:%=src/%) $(wildcard src/*.h)
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS:%=src/%) $(wildcard src/*.h tests/fuzz/*.h)
 	@mkdir -p build/fuzz
 	clang $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRCS:%=src/%) $(LDLIBS)
 

@@ -10,6 +10,7 @@
  */
 #include "conf.h"
 #include "eap.h"
+#include "fuzz_check.h"
 #include "mschap.h"
 #include "peap_tlv.h"
 #include "session.h"
@@ -85,27 +86,6 @@ check_parsers(const uint8_t *p, size_t len)
 		abort();
 }
 
-static void
-check_answer(const struct eap_session *s, enum eap_step step, const struct eap_buf *out)
-{
-	if (!out->data || out->len < 4 || ((size_t)out->data[2] << 8 | out->data[3]) != out->len)
-		abort();
-	switch (step) {
-	case EAP_STEP_CONTINUE:
-		if (out->data[0] != EAP_CODE_REQUEST || out->len < 5)
-			abort();
-		break;
-	case EAP_STEP_SUCCESS:
-		if (out->data[0] != EAP_CODE_SUCCESS || !s->user || s->user->disabled)
-			abort();
-		break;
-	case EAP_STEP_FAIL:
-		if (out->data[0] != EAP_CODE_FAILURE || !s->reason)
-			abort();
-		break;
-	}
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -143,7 +123,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			       : eap_start(s, ctx, data + off, len, &out);
 		started = true;
 		off += len;
-		check_answer(s, step, &out);
+		fuzz_check_answer(s, step, &out, -1, false);
 		if (step != EAP_STEP_CONTINUE)
 			break;
 	}
