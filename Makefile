@@ -27,7 +27,7 @@ DEB_PKGS := build-essential clang libclang-rt-14-dev libfreeradius-dev freeradiu
 TEST_PKGS := hostapd
 
 LIB_SRCS := codec.c conf.c policy.c tls_ctx.c tls_pkey.c tls_conn.c session.c dupcache.c eap.c \
-            eap_tls_common.c eap_tls_base.c eap_tls.c eap_peap.c eap_ttls.c eap_tunnel.c ttls_avp.c peap_tlv.c eap_mschapv2.c eap_gtc.c mschap.c peer.c auth_log.c log.c server.c
+            eap_tls_common.c eap_tls_base.c eap_tls.c eap_peap.c eap_ttls.c eap_tunnel.c ttls_avp.c peap_tlv.c eap_mschapv2.c eap_gtc.c mschap.c peer.c auth_log.c log.c srcfilter.c server.c
 LIB_OBJS      := $(LIB_SRCS:%.c=build/obj/%.o)
 LIB_OBJS_ASAN := $(LIB_SRCS:%.c=build/asan/%.o)
 LIB_OBJS_TSAN := $(LIB_SRCS:%.c=build/tsan/%.o)

@@ -568,15 +568,20 @@ def forged_cell(kind, work, pki, secret, flood_bin, count, extra_argv=()):
                                                           "RcvbufErrors", "InErrors")}
             replies = max(0, d["OutDatagrams"] - sent)  # anything the server sent back
             received = d["InDatagrams"] - min(replies, f.get("replies", 0))
+            socket_drops = (s1 or {}).get("drops", 0) - (s0 or {}).get("drops", 0)
+            # The socket's drops are receive-buffer overflows plus what a socket filter the
+            # server attached dropped (kagid: its unknown-source flood filter). Those the
+            # server handled: it told the kernel to drop them.
+            filtered = max(0, socket_drops - d["RcvbufErrors"])
             r.update({"sent": sent, "sender_s": f["seconds"],
                       "sender_cpu_s": f["sender_cpu_s"], "sender_user_s": f["sender_user_s"],
                       "sender_sys_s": f["sender_sys_s"],
                       "received": received, "replies": replies,
                       "kernel_dropped": d["RcvbufErrors"],
-                      "socket_drops": (s1 or {}).get("drops", 0) - (s0 or {}).get("drops", 0),
+                      "socket_drops": socket_drops, "filtered": filtered,
                       "server_cpu_s": round(cpu, 6), "cpu_source": how})
-            if received > 0:
-                r["us_per_packet"] = round(cpu * 1e6 / received, 3)
+            if received + filtered > 0:
+                r["us_per_packet"] = round(cpu * 1e6 / (received + filtered), 3)
             log(f"forged {kind} {name}: {r}")
     finally:
         srv.stop()
@@ -985,9 +990,11 @@ def forged_table(data, servers):
            "per call, 4 sockets; compiled with cc at run time). Server CPU: utime + stime of "
            "the whole process (nanosecond schedstat of its threads when no thread came or "
            "went) from before the flood until its socket's queue is empty, divided by the "
-           "datagrams the kernel delivered to the server (the namespace's UDP InDatagrams; "
-           "what overflowed the server's receive buffer is \"dropped by the kernel\" and cost "
-           "the server nothing). The loopback receive path (IP/UDP in softirq) runs on the "
+           "datagrams the kernel delivered to the server (the namespace's UDP InDatagrams) "
+           "plus those a socket filter the server attached dropped for it (kagid attaches one "
+           "during a flood from addresses that are not clients; the socket's drop counter "
+           "minus the receive-buffer overflows). What overflowed the server's receive buffer "
+           "is \"dropped by the kernel\" and cost the server nothing. The loopback receive path (IP/UDP in softirq) runs on the "
            "sender's CPU; the server pays for reading each datagram and deciding to drop it. "
            "The sender's own code costs next to nothing (its user time below); its kernel "
            "time is the send path plus that loopback delivery.", ""]
@@ -1022,6 +1029,8 @@ def forged_table(data, servers):
             for s in servers) + " | |")
         out.append("| dropped by the kernel (receive buffer full) | " + " | ".join(
             str(cell(s, v).get("kernel_dropped", "–")) for s in servers) + " | |")
+        out.append("| dropped by the server's own socket filter | " + " | ".join(
+            str(cell(s, v).get("filtered", "–")) for s in servers) + " | |")
         out.append("| replies the server sent (should be 0) | " + " | ".join(
             str(cell(s, v).get("replies", "–")) for s in servers) + " | |")
         out.append("| sender: seconds, thousand packets/s | " + " | ".join(
@@ -1054,6 +1063,13 @@ def forged_table(data, servers):
                 + (f", {ku:.2f} µs for an unknown client" if ku is not None else "")
                 + f", kagid with its default {(fg.get('kagid') or {}).get('workers', '?')} "
                 "worker threads)."]
+    cu = cell("kagid", "unknown")
+    if cu.get("filtered"):
+        out += ["", f"Unknown client address: kagid read the first {cu.get('received')} "
+                "datagrams itself, saw a flood from addresses that are not clients and "
+                f"attached its socket filter; the kernel dropped the other {cu['filtered']} "
+                "for it (one in 256 still reaches kagid, to log and to see the flood end). "
+                "Its clients' datagrams pass the filter."]
     if "kagid_t1" in fg:
         out += ["", "\"kagid -t 1\": the same with one worker thread. With more workers than "
                 "the sender leaves cores for, each worker wakes up for fewer datagrams at a "

@@ -6,8 +6,8 @@
  * EPOLLEXCLUSIVE so that a datagram wakes one worker, not all) and takes a request from
  * receipt to reply: no hand-off between threads, so no queue and no extra wake-up per packet.
  * The socket's receive buffer is the only queue; when the workers cannot keep up, the kernel
- * drops, and the NAS retransmits. The main thread handles signals (reload, stop) and the
- * once-a-second expiry. A conversation is worked on by one thread at a time (session_claim),
+ * drops, and the NAS retransmits. The main thread handles signals (reload, stop), the
+ * once-a-second expiry and the kernel filter for floods from unknown addresses (srcfilter.h). A conversation is worked on by one thread at a time (session_claim),
  * and the duplicate cache marks a request pending while it is being answered, so a
  * retransmission is never worked on twice. The RADIUS codec, the session table, the duplicate
  * cache, the TLS session cache and the authentication log each have their own lock. A worker
@@ -24,6 +24,7 @@
 #include "log.h"
 #include "policy.h"
 #include "session.h"
+#include "srcfilter.h"
 #include "tls_ctx.h"
 
 #include <arpa/inet.h>
@@ -48,6 +49,15 @@
 #define MAX_BATCH 64
 #define DROP_LOG_BURST 10 /* drop warnings per kind per 10 s outside -X */
 #define RCVBUF_BYTES (4 << 20)
+/*
+ * Unknown-source floods (srcfilter.h): at FLOOD_ON datagrams a second from addresses that are
+ * not clients, those are dropped in the kernel, one in FLOOD_SAMPLE still let through (to log
+ * and to measure); after FLOOD_QUIET_S seconds under FLOOD_OFF a second, the filter goes.
+ */
+#define FLOOD_ON 500
+#define FLOOD_OFF 50
+#define FLOOD_SAMPLE 256
+#define FLOOD_QUIET_S 10
 
 enum drop_kind {
 	DROP_UNKNOWN_CLIENT,
@@ -76,13 +86,19 @@ struct drop_limit {
 	unsigned long suppressed[DROP_KINDS];
 };
 
-/* A worker thread's own state: nothing here is shared, so nothing here needs a lock. */
+/*
+ * A worker thread's own state: nothing here is shared, so nothing here needs a lock, except
+ * unknown, which main reads once a second.
+ */
 struct worker {
 	struct server *srv;
 	struct conf *conf; /* reference: the generation it last saw */
 	unsigned gen;	   /* srv->conf_gen when conf was taken */
 	struct codec_mac *mac; /* Message-Authenticator checks, reply signing */
 	struct drop_limit drops;
+	atomic_ulong unknown; /* datagrams dropped as not from a client, ever */
+	uint64_t unknown_window_ms; /* the last 100 ms: unknown sources seen, main told or not */
+	unsigned unknown_window;
 };
 
 struct server {
@@ -93,13 +109,20 @@ struct server {
 	struct tls_cache *tls_cache;
 	bool daemon;
 	int fds[16];
+	int fd_family[16];
 	unsigned n_fds;
+	/* the unknown-source flood filter (main only) */
+	bool filter_on;
+	unsigned long unknown_seen; /* the workers' unknown counts summed at the last tick */
+	unsigned quiet_s;	    /* seconds in a row under FLOOD_OFF while on */
+	uint64_t filter_tick_ms;
 	unsigned threads_wanted; /* -t, else the configuration's threads (0: one per CPU) */
 	unsigned long live_peak; /* most sessions + cached replies since the last trim (main) */
 	pthread_t *threads;
 	struct worker *workers;
 	unsigned n_threads;
-	int stop_fd; /* eventfd: written once to stop the workers */
+	int stop_fd;  /* eventfd: written once to stop the workers */
+	int flood_fd; /* eventfd: a worker saw many unknown sources; main checks at once */
 	/*
 	 * conf_lock: the current generation, swapped by main. Each worker keeps a reference to the
 	 * generation it last saw and takes the lock only when conf_gen says it changed, so the
@@ -586,6 +609,24 @@ worker_conf(struct worker *w)
 	return w->conf;
 }
 
+/*
+ * A datagram from an address that is not a client: at a flood's rate (FLOOD_ON a second, over
+ * 100 ms) main is told at once rather than at its next once-a-second tick.
+ */
+static void
+unknown_seen(struct worker *w, uint64_t now_ms)
+{
+	static const uint64_t one = 1;
+
+	if (now_ms - w->unknown_window_ms >= 100) {
+		w->unknown_window_ms = now_ms;
+		w->unknown_window = 0;
+	}
+	if (++w->unknown_window == FLOOD_ON / 10 &&
+	    write(w->srv->flood_fd, &one, sizeof(one)) != sizeof(one))
+		log_warn("eventfd: %s", strerror(errno));
+}
+
 static void
 handle_datagram(struct worker *w, int fd, const uint8_t *buf, size_t n,
 		const struct sockaddr *from, socklen_t fromlen)
@@ -604,6 +645,8 @@ handle_datagram(struct worker *w, int fd, const uint8_t *buf, size_t n,
 
 	job.cl = clients_find(job.conf, from);
 	if (!job.cl) {
+		atomic_fetch_add_explicit(&w->unknown, 1, memory_order_relaxed);
+		unknown_seen(w, job.now_ms);
 		if (drop_should_log(w, DROP_UNKNOWN_CLIENT, job.now_ms)) {
 			addr_text(from, a, sizeof(a));
 			log_warn("Dropping packet from unknown client %s (add it to clients.conf)",
@@ -794,6 +837,8 @@ server_destructor(struct server *srv)
 		close(srv->fds[i]);
 	if (srv->stop_fd >= 0)
 		close(srv->stop_fd);
+	if (srv->flood_fd >= 0)
+		close(srv->flood_fd);
 	/* Sessions hold configuration references: free them before the generation. */
 	TALLOC_FREE(srv->sessions);
 	conf_unref(srv->conf);
@@ -842,8 +887,9 @@ server_new(TALLOC_CTX *ctx, const char *dir, bool debug, char *err, size_t errle
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_mutex_init(&srv->conf_lock, NULL);
 	srv->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	srv->flood_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	talloc_set_destructor(srv, server_destructor);
-	if (srv->stop_fd < 0) {
+	if (srv->stop_fd < 0 || srv->flood_fd < 0) {
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
 		goto fail;
 	}
@@ -871,6 +917,7 @@ server_new(TALLOC_CTX *ctx, const char *dir, bool debug, char *err, size_t errle
 
 		if (fd < 0)
 			goto fail;
+		srv->fd_family[srv->n_fds] = srv->conf->listen[i].addr.ss_family;
 		srv->fds[srv->n_fds++] = fd;
 		log_info("Listening on %s", srv->conf->listen[i].text);
 	}
@@ -891,6 +938,33 @@ void
 server_set_threads(struct server *srv, unsigned n)
 {
 	srv->threads_wanted = n;
+}
+
+/* Attach (or replace, after a reload) the unknown-source filter on every socket. */
+static bool
+filter_attach(struct server *srv)
+{
+	char err[128];
+	unsigned i;
+
+	for (i = 0; i < srv->n_fds; i++)
+		if (srcfilter_attach(srv->fds[i], srv->fd_family[i], srv->conf->clients,
+				     srv->conf->n_clients, FLOOD_SAMPLE, err, sizeof(err)) < 0) {
+			log_warn("cannot filter unknown sources in the kernel: %s", err);
+			while (i--)
+				srcfilter_detach(srv->fds[i]);
+			return false;
+		}
+	return true;
+}
+
+static void
+filter_detach(struct server *srv)
+{
+	unsigned i;
+
+	for (i = 0; i < srv->n_fds; i++)
+		srcfilter_detach(srv->fds[i]);
 }
 
 int
@@ -921,6 +995,11 @@ server_reload(struct server *srv, char *err, size_t errlen)
 	atomic_fetch_add_explicit(&srv->conf_gen, 1, memory_order_release);
 	pthread_mutex_unlock(&srv->conf_lock);
 	conf_unref(old);
+	/* The new client list goes into the filter at once (no new client is kept out). */
+	if (srv->filter_on && !filter_attach(srv)) {
+		filter_detach(srv);
+		srv->filter_on = false;
+	}
 	if (al) {
 		if (srv->daemon)
 			auth_log_to_syslog(al);
@@ -932,6 +1011,42 @@ server_reload(struct server *srv, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Once a second: the rate of datagrams from addresses that are not clients (counted by the
+ * workers; while the filter is on they see one in FLOOD_SAMPLE) turns the filter on or off.
+ */
+static void
+flood_check(struct server *srv, uint64_t now_ms)
+{
+	unsigned long total = 0, rate;
+	uint64_t ms = now_ms - srv->filter_tick_ms;
+	unsigned i;
+
+	for (i = 0; i < srv->n_threads; i++)
+		total += atomic_load_explicit(&srv->workers[i].unknown, memory_order_relaxed);
+	rate = (total - srv->unknown_seen) * 1000 / (ms ? ms : 1);
+	if (srv->filter_on)
+		rate *= FLOOD_SAMPLE;
+	srv->unknown_seen = total;
+	srv->filter_tick_ms = now_ms;
+	if (!srv->filter_on && rate >= FLOOD_ON && filter_attach(srv)) {
+		srv->filter_on = true;
+		srv->quiet_s = 0;
+		log_warn("Flood of about %lu packets/s from addresses that are not clients: the "
+			 "kernel drops those now (1 in %u still reaches kagid and is logged); "
+			 "clients are not affected",
+			 rate, FLOOD_SAMPLE);
+	} else if (srv->filter_on) {
+		srv->quiet_s = rate < FLOOD_OFF ? srv->quiet_s + 1 : 0;
+		if (srv->quiet_s >= FLOOD_QUIET_S) {
+			filter_detach(srv);
+			srv->filter_on = false;
+			log_info("The flood from unknown addresses is over: every packet reaches "
+				 "kagid again");
+		}
+	}
+}
+
 static void
 server_tick(struct server *srv, uint64_t now_ms)
 {
@@ -941,6 +1056,8 @@ server_tick(struct server *srv, uint64_t now_ms)
 		       (uint64_t)srv->conf->limits.session_timeout * 1000);
 	dupcache_expire(srv->dups, now_ms);
 	tls_cache_expire(srv->tls_cache, time(NULL));
+	if (srv->workers)
+		flood_check(srv, now_ms);
 	/*
 	 * After a flood of abandoned conversations, give the memory back to the system: once the
 	 * conversations and the cached replies interleaved with them (a page goes back only when
@@ -959,7 +1076,7 @@ server_tick(struct server *srv, uint64_t now_ms)
 int
 server_run(struct server *srv)
 {
-	struct pollfd pfd;
+	struct pollfd pfd[2];
 	sigset_t mask;
 	int sfd;
 	uint64_t now_ms, last_tick;
@@ -976,8 +1093,10 @@ server_run(struct server *srv)
 		log_error("signalfd: %s", strerror(errno));
 		return -1;
 	}
-	pfd.fd = sfd;
-	pfd.events = POLLIN;
+	pfd[0].fd = sfd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = srv->flood_fd;
+	pfd[1].events = POLLIN;
 	last_tick = mono_ms();
 	if (workers_start(srv) < 0) {
 		log_error("cannot start the worker threads");
@@ -996,14 +1115,20 @@ server_run(struct server *srv)
 	log_info("Ready to process requests");
 
 	for (;;) {
-		int r = poll(&pfd, 1, 1000);
+		int r = poll(pfd, 2, 1000);
 
 		now_ms = mono_ms();
 		if (r < 0 && errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
 			break;
 		}
-		if (r > 0 && (pfd.revents & POLLIN)) {
+		if (r > 0 && (pfd[1].revents & POLLIN)) {
+			uint64_t n;
+
+			if (read(srv->flood_fd, &n, sizeof(n)) == sizeof(n) && !srv->filter_on)
+				flood_check(srv, now_ms);
+		}
+		if (r > 0 && (pfd[0].revents & POLLIN)) {
 			struct signalfd_siginfo si;
 			bool stop = false;
 

@@ -29,9 +29,11 @@ import hmac
 import json
 import os
 import select
+import signal
 import socket
 import struct
 import sys
+import threading
 import time
 
 try:
@@ -771,6 +773,96 @@ def c_unknown_client(t):
     c = Conv(t)
     raw, _, _ = c.build(eap_identity(c), state=None)
     t.expect_drop(raw, "Access-Request from 127.0.0.2", src="127.0.0.2")
+
+
+def kagid_log_count(t, text):
+    try:
+        with open(os.path.join(t.dir, "kagid.log"), "rb") as f:
+            return f.read().count(text.encode())
+    except OSError:
+        return 0
+
+
+def wait_kagid_log(t, text, timeout, before=0):
+    """True once kagid.log holds text more than `before` times (bounded wait)."""
+    deadline = time.monotonic() + timeout
+    for _ in range(int(timeout * 10) + 1):
+        if kagid_log_count(t, text) > before:
+            return True
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    return False
+
+
+def udp_socket_drops(port):
+    """The kernel's drop counter of the UDP socket bound to 127.0.0.1:port (/proc/net/udp)."""
+    want = "0100007F:%04X" % port
+    with open("/proc/net/udp") as f:
+        for line in f.read().splitlines()[1:]:
+            cols = line.split()
+            if cols[1] == want:
+                return int(cols[-1])
+    raise Fail("no UDP socket on 127.0.0.1:%d in /proc/net/udp" % port)
+
+
+@case("unknown-flood-kernel-filter")
+def c_unknown_flood(t):
+    """About 4000 packets/s from an address that is not a client: kagid has the kernel drop
+    those (its socket's drop counter grows), clients are answered throughout, a client added
+    by SIGHUP during the flood is answered at once, and after the flood every packet from the
+    address reaches kagid again (it logs it)."""
+    for ip in ("127.0.0.2", "127.0.0.3"):
+        try:
+            Sock(t, ip).close()
+        except OSError as e:
+            raise Fail("cannot bind %s: %s" % (ip, e))
+    raw = build(ACCESS_REQUEST, 1, os.urandom(16), [(A_USER_NAME, b"flood")], t.secret,
+                bad_ma=True)
+    stop = threading.Event()
+
+    def flood():
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.2", 0))
+        s.setblocking(False)
+        end = time.monotonic() + 60  # bounded even if the test body hangs
+        while not stop.is_set() and time.monotonic() < end:
+            for _ in range(40):
+                try:
+                    s.sendto(raw, t.server)
+                except OSError:
+                    pass
+            time.sleep(0.01)
+        s.close()
+
+    th = threading.Thread(target=flood)
+    th.start()
+    try:
+        if not wait_kagid_log(t, "Flood of about", 5):
+            raise Fail("no flood warning after 5 s of ~4000 packets/s from 127.0.0.2")
+        drops = udp_socket_drops(t.server[1])
+        time.sleep(0.5)
+        if udp_socket_drops(t.server[1]) <= drops:
+            raise Fail("filter on, but the socket's drop counter does not grow")
+        t.alive("the kernel filter went on")
+        Conv(t).start()
+        with open(os.path.join(t.dir, "raddb", "clients.conf"), "a") as f:
+            f.write('client added {\n    ipaddr = 127.0.0.3\n    secret = "%s"\n}\n'
+                    % t.secret.decode())
+        reloads = kagid_log_count(t, "configuration reloaded")
+        os.kill(t.pid, signal.SIGHUP)
+        if not wait_kagid_log(t, "configuration reloaded", 5, reloads):
+            raise Fail("no reload within 5 s of SIGHUP")
+        t.status_server(src="127.0.0.3")
+    finally:
+        stop.set()
+        th.join()
+    if not wait_kagid_log(t, "flood from unknown addresses is over", 16):
+        raise Fail("filter still on 16 s after the flood stopped")
+    seen = kagid_log_count(t, "unknown client 127.0.0.2")
+    t.expect_drop(raw, "Access-Request from 127.0.0.2 after the flood", src="127.0.0.2")
+    if not wait_kagid_log(t, "unknown client 127.0.0.2", 2, seen):
+        raise Fail("after the flood a packet from 127.0.0.2 did not reach kagid (not logged)")
 
 
 # 4. malformed
