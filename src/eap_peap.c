@@ -100,9 +100,8 @@ send_identity_request(struct eap_session *s, struct eap_peap *d, struct eap_buf 
 static int
 get_tk(struct eap_peap *d, uint8_t tk[60])
 {
-	uint8_t km[64], session_id[65];
-	int r = eap_tls_key_material(d->base.conn, EAP_TYPE_PEAP, "client EAP encryption", km,
-				     session_id);
+	uint8_t km[64];
+	int r = eap_tls_msk(d->base.conn, EAP_TYPE_PEAP, "client EAP encryption", km);
 
 	memcpy(tk, km, 60);
 	OPENSSL_cleanse(km, sizeof(km));

@@ -206,40 +206,44 @@ tls_base_process(struct eap_session *s, void *ctx, struct tls_base *b, const uin
 }
 
 int
-eap_tls_key_material(struct tls_conn *c, uint8_t type, const char *label12, uint8_t msk[64],
-		     uint8_t session_id[65])
+eap_tls_msk(struct tls_conn *c, uint8_t type, const char *label12, uint8_t msk[64])
 {
 	uint8_t type_code[1] = {type};
 	uint8_t km[128];
 	int r;
 
-	session_id[0] = type;
-	if (tls_conn_version(c) != TLS1_3_VERSION) {
-		/*
-		 * The TLS 1.2 PRF does not take the output length, so its first 64 octets are the
-		 * MSK whatever length is asked for: ask for those only. Half the P_hash work.
-		 */
-		if (tls_conn_export(c, label12, NULL, 0, false, msk, 64) < 0)
-			return -1;
-		tls_conn_randoms(c, session_id + 1, session_id + 33);
-		return 0;
-	}
-	/* The TLS 1.3 exporter takes the length: Key_Material is 128 octets, MSK its first 64. */
+	/*
+	 * The TLS 1.2 PRF does not take the output length, so its first 64 octets are the MSK
+	 * whatever length is asked for: ask for those only (half the P_hash work). The TLS 1.3
+	 * exporter does take it: Key_Material is 128 octets, the MSK its first 64.
+	 */
+	if (tls_conn_version(c) != TLS1_3_VERSION)
+		return tls_conn_export(c, label12, NULL, 0, false, msk, 64);
 	r = tls_conn_export(c, "EXPORTER_EAP_TLS_Key_Material", type_code, 1, true, km,
-			    sizeof(km)) < 0 ||
-			    tls_conn_export(c, "EXPORTER_EAP_TLS_Method-Id", type_code, 1, true,
-					    session_id + 1, 64) < 0
-		    ? -1
-		    : 0;
+			    sizeof(km));
 	memcpy(msk, km, 64);
 	OPENSSL_cleanse(km, sizeof(km));
 	return r;
 }
 
 int
+eap_tls_session_id(struct tls_conn *c, uint8_t type, uint8_t session_id[65])
+{
+	uint8_t type_code[1] = {type};
+
+	session_id[0] = type;
+	if (tls_conn_version(c) == TLS1_3_VERSION)
+		return tls_conn_export(c, "EXPORTER_EAP_TLS_Method-Id", type_code, 1, true,
+				       session_id + 1, 64);
+	tls_conn_randoms(c, session_id + 1, session_id + 33);
+	return 0;
+}
+
+int
 tls_base_derive_keys(struct eap_session *s, struct tls_base *b, const char *label12)
 {
-	if (eap_tls_key_material(b->conn, b->type, label12, s->msk, s->session_id) < 0)
+	if (eap_tls_msk(b->conn, b->type, label12, s->msk) < 0 ||
+	    eap_tls_session_id(b->conn, b->type, s->session_id) < 0)
 		return -1;
 	s->session_id_len = 65;
 	s->have_keys = true;

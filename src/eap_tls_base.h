@@ -78,10 +78,12 @@ enum eap_step tls_base_flush(struct eap_session *s, void *ctx, struct tls_base *
 int tls_base_derive_keys(struct eap_session *s, struct tls_base *b, const char *label12);
 
 /*
- * eap_tls_key_material - the MSK (the first 64 of the 128 octets of Key_Material) and the
- * 65-octet Session-Id of a TLS-based EAP method on connection c (either side). 0 or -1.
+ * eap_tls_msk - the MSK (the first 64 of the 128 octets of Key_Material) of a TLS-based EAP
+ * method of this type on connection c (either side). 0 or -1.
  */
-int eap_tls_key_material(struct tls_conn *c, uint8_t type, const char *label12,
-			 uint8_t msk[64], uint8_t session_id[65]);
+int eap_tls_msk(struct tls_conn *c, uint8_t type, const char *label12, uint8_t msk[64]);
+
+/* eap_tls_session_id - the 65-octet Session-Id (type, then 64 octets). 0 or -1. */
+int eap_tls_session_id(struct tls_conn *c, uint8_t type, uint8_t session_id[65]);
 
 #endif

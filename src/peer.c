@@ -227,7 +227,8 @@ derive(struct peer *p)
 	const char *label = p->type == EAP_TYPE_TTLS ? "ttls keying material"
 						     : "client EAP encryption";
 
-	if (eap_tls_key_material(p->conn, p->type, label, p->km, p->session_id) < 0)
+	if (eap_tls_msk(p->conn, p->type, label, p->km) < 0 ||
+	    eap_tls_session_id(p->conn, p->type, p->session_id) < 0)
 		return -1;
 	memcpy(p->msk, p->km, 64);
 	p->have_msk = true;

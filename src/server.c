@@ -7,9 +7,10 @@
  * receipt to reply: no hand-off between threads, so no queue and no extra wake-up per packet.
  * The socket's receive buffer is the only queue; when the workers cannot keep up, the kernel
  * drops, and the NAS retransmits. The main thread handles signals (reload, stop), the
- * once-a-second expiry and the kernel filter for floods from unknown addresses (srcfilter.h). A conversation is worked on by one thread at a time (session_claim),
- * and the duplicate cache marks a request pending while it is being answered, so a
- * retransmission is never worked on twice. The RADIUS codec, the session table, the duplicate
+ * once-a-second expiry and the kernel filter for floods from unknown addresses (srcfilter.h).
+ * A conversation is worked on by one thread at a time (session_claim), and the duplicate cache
+ * marks a request pending while it is being answered, so a retransmission is never worked on
+ * twice. The RADIUS codec, the session table, the duplicate
  * cache, the TLS session cache and the authentication log each have their own lock. A worker
  * holds a reference to the configuration generation it last saw (renewed after a reload) for
  * the requests it works on; a conversation holds its own for as long as it lasts.
@@ -113,9 +114,10 @@ struct server {
 	unsigned n_fds;
 	/* the unknown-source flood filter (main only) */
 	bool filter_on;
-	unsigned long unknown_seen; /* the workers' unknown counts summed at the last tick */
+	bool filter_unusable;	    /* cannot be built for this configuration (until a reload) */
+	unsigned long unknown_seen; /* the workers' unknown counts summed at the last check */
 	unsigned quiet_s;	    /* seconds in a row under FLOOD_OFF while on */
-	uint64_t filter_tick_ms;
+	uint64_t filter_tick_ms;    /* when that check was */
 	unsigned threads_wanted; /* -t, else the configuration's threads (0: one per CPU) */
 	unsigned long live_peak; /* most sessions + cached replies since the last trim (main) */
 	pthread_t *threads;
@@ -940,22 +942,27 @@ server_set_threads(struct server *srv, unsigned n)
 	srv->threads_wanted = n;
 }
 
-/* Attach (or replace, after a reload) the unknown-source filter on every socket. */
+/*
+ * Attach (or replace, after a reload) the unknown-source filter on every socket. A failure is
+ * logged once per configuration: kagid then drops the flood itself.
+ */
 static bool
 filter_attach(struct server *srv)
 {
 	char err[128];
 	unsigned i;
 
-	for (i = 0; i < srv->n_fds; i++)
+	for (i = 0; i < srv->n_fds && !srv->filter_unusable; i++)
 		if (srcfilter_attach(srv->fds[i], srv->fd_family[i], srv->conf->clients,
 				     srv->conf->n_clients, FLOOD_SAMPLE, err, sizeof(err)) < 0) {
-			log_warn("cannot filter unknown sources in the kernel: %s", err);
+			log_warn("cannot filter unknown sources in the kernel (%s): kagid drops "
+				 "them itself",
+				 err);
 			while (i--)
 				srcfilter_detach(srv->fds[i]);
-			return false;
+			srv->filter_unusable = true;
 		}
-	return true;
+	return !srv->filter_unusable;
 }
 
 static void
@@ -996,6 +1003,7 @@ server_reload(struct server *srv, char *err, size_t errlen)
 	pthread_mutex_unlock(&srv->conf_lock);
 	conf_unref(old);
 	/* The new client list goes into the filter at once (no new client is kept out). */
+	srv->filter_unusable = false;
 	if (srv->filter_on && !filter_attach(srv)) {
 		filter_detach(srv);
 		srv->filter_on = false;
@@ -1012,8 +1020,9 @@ server_reload(struct server *srv, char *err, size_t errlen)
 }
 
 /*
- * Once a second: the rate of datagrams from addresses that are not clients (counted by the
- * workers; while the filter is on they see one in FLOOD_SAMPLE) turns the filter on or off.
+ * The rate of datagrams from addresses that are not clients since the last check (counted by
+ * the workers; while the filter is on they see one in FLOOD_SAMPLE) turns the filter on or off.
+ * Called once a second, and at once when a worker sees a flood's rate while the filter is off.
  */
 static void
 flood_check(struct server *srv, uint64_t now_ms)

@@ -4,13 +4,14 @@
  * with conf_load, as kagid does) and an in-process client (kagid's TLS connection in client
  * mode and the EAP-TLS framer, as kagi test does). After the handshake, each chunk of the input
  * (2-byte length prefix) goes to the server as tunnel plaintext in its own EAP-Response; an
- * empty chunk sends an empty Response (an ACK), and so do up to two more after the last chunk. So the bytes reach what only an established
- * tunnel reaches: TTLS phase 2 (PAP, MS-CHAPv2 and EAP AVPs), PEAP's header-less inner EAP,
- * its Result and Crypto-Binding TLVs. The first byte picks the method (bit 0: PEAP or TTLS) and
- * the TLS version (bit 1: 1.2 or 1.3). Invariants: every answer is a well-formed EAP packet of
- * the step's code, the server's TLS framing is valid, a failure says why, and a success names
- * an enabled user and carries keys. An input runs the handshake again: expect hundreds of runs a
- * second, not thousands. FUZZ_TUNNEL_TRACE=1 prints the server's trace.
+ * empty chunk sends an empty Response (an ACK), and so do up to two more after the last chunk.
+ * So the bytes reach what only an established tunnel reaches: TTLS phase 2 (PAP, MS-CHAPv2 and
+ * EAP AVPs), PEAP's header-less inner EAP, its Result and Crypto-Binding TLVs. The first byte
+ * picks the method (bit 0: PEAP or TTLS) and the TLS version (bit 1: 1.2 or 1.3). Invariants:
+ * every answer is a well-formed EAP packet of the step's code, the server's TLS framing is
+ * valid, a failure says why, and a success names an enabled user and carries keys. An input
+ * runs the handshake again: expect hundreds of runs a second, not thousands.
+ * FUZZ_TUNNEL_TRACE=1 prints the server's trace.
  */
 #include "conf.h"
 #include "eap.h"
