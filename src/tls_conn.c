@@ -678,6 +678,7 @@ facts_from_x509(X509 *x, struct cert_facts *f)
 {
 	const X509_NAME *subj = X509_get_subject_name(x);
 	GENERAL_NAMES *sans;
+	EXTENDED_KEY_USAGE *eku;
 	int idx, i;
 	BIGNUM *bn;
 
@@ -738,10 +739,18 @@ facts_from_x509(X509 *x, struct cert_facts *f)
 	}
 	GENERAL_NAMES_free(sans);
 
-	if (X509_get_extension_flags(x) & EXFLAG_XKUSAGE) {
-		f->has_eku = true;
-		f->eku_client = (X509_get_extended_key_usage(x) & XKU_SSL_CLIENT) != 0;
-	}
+	/*
+	 * The EKU extension alone: X509_get_extension_flags would decode every extension and
+	 * hash the certificate, which a chain found in the verified-chain cache never needed.
+	 * Present but undecodable (or twice): an EKU without clientAuth, so refused when required.
+	 */
+	idx = -1;
+	eku = X509_get_ext_d2i(x, NID_ext_key_usage, &idx, NULL);
+	f->has_eku = eku || idx != -1;
+	for (i = 0; eku && i < sk_ASN1_OBJECT_num(eku); i++)
+		if (OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, i)) == NID_client_auth)
+			f->eku_client = true;
+	EXTENDED_KEY_USAGE_free(eku);
 	ERR_clear_error();
 }
 

@@ -220,6 +220,8 @@ keylog_cb(const SSL *ssl, const char *line)
 
 /* When set, the next hs_init servers resume sessions from this cache. */
 static struct tls_cache *hs_cache;
+/* When set, the next hs_init servers do not require clientAuth in the EKU. */
+static bool hs_any_eku;
 
 static void
 hs_init(struct hs *h, int version, X509 *client_cert, EVP_PKEY *client_key)
@@ -235,7 +237,7 @@ hs_init(struct hs *h, int version, X509 *client_cert, EVP_PKEY *client_key)
 	h->cfg.ca_file = pki.ca_pem;
 	h->cfg.min_version = TLS1_2_VERSION;
 	h->cfg.max_version = TLS1_3_VERSION;
-	h->cfg.require_client_eku = true;
+	h->cfg.require_client_eku = !hs_any_eku;
 	h->cfg.fragment_size = 1024;
 	h->cfg.max_message_size = 65536;
 	h->cfg.session_lifetime = 3600;
@@ -737,6 +739,52 @@ test_no_client_cert(void **state)
 	hs_free(&h);
 }
 
+/*
+ * The EKU facts policy checks again on every authentication (a chain from the verified-chain
+ * cache is not verified again): no EKU at all, and clientAuth among others (clientAuth alone
+ * is alice's, in test_peer_facts). The server here does not require an EKU, so the first
+ * handshake completes; an EKU without clientAuth is refused by the purpose check either way
+ * (test_client_cert_wrong_eku).
+ */
+static void
+test_peer_facts_eku(void **state)
+{
+	static const char *const no_eku_exts[] = {
+		"basicConstraints", "critical,CA:FALSE",
+		"keyUsage", "critical,digitalSignature",
+		"subjectAltName", "email:gina@example.org",
+		NULL};
+	static const char *const two_eku_exts[] = {
+		"basicConstraints", "critical,CA:FALSE",
+		"extendedKeyUsage", "serverAuth,clientAuth",
+		NULL};
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	X509 *certs[2];
+	static const bool has_eku[2] = {false, true}, eku_client[2] = {false, true};
+
+	(void)state;
+	assert_non_null(k);
+	certs[0] = make_cert(k, 21, "gina@example.org", NULL, pki.ca, pki.ca_key, no_eku_exts);
+	certs[1] = make_cert(k, 22, "hank@example.org", NULL, pki.ca, pki.ca_key, two_eku_exts);
+	hs_any_eku = true;
+	for (size_t i = 0; i < 2; i++) {
+		struct hs h;
+		struct cert_facts f;
+
+		hs_init(&h, TLS1_3_VERSION, certs[i], k);
+		if (hs_run(&h) != TLS_STEP_DONE)
+			fail_msg("case %zu: handshake failed: %s", i, tls_conn_reason(h.conn));
+		memset(&f, 0xAA, sizeof(f));
+		assert_true(tls_conn_peer_facts(h.conn, &f));
+		if (f.has_eku != has_eku[i] || f.eku_client != eku_client[i])
+			fail_msg("case %zu: has_eku %d eku_client %d", i, f.has_eku, f.eku_client);
+		hs_free(&h);
+		X509_free(certs[i]);
+	}
+	hs_any_eku = false;
+	EVP_PKEY_free(k);
+}
+
 /* A client certificate without clientAuth in its EKU fails the chain's purpose check. */
 static void
 test_client_cert_wrong_eku(void **state)
@@ -761,6 +809,7 @@ main(void)
 		cmocka_unit_test(test_peer_facts_resumed),
 		cmocka_unit_test(test_no_client_cert),
 		cmocka_unit_test(test_client_cert_wrong_eku),
+		cmocka_unit_test(test_peer_facts_eku),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
