@@ -1,17 +1,22 @@
 /*
  * srcfilter.c - the kernel-side filter for floods from unknown addresses (see srcfilter.h).
  *
- * The program, for each client prefix of the socket's family: load the source address words
- * it covers (relative to the network header: SKF_NET_OFF), mask the last partial one, compare;
- * all equal: accept. No client matched: accept if a random number (SKF_AD_RANDOM) falls in the
- * sample, else drop. Classic BPF jumps only forward and at most 255 instructions, so each
- * prefix is a short block that ends in its own accept, and a mismatch skips to the next block.
+ * Classic BPF, relative to the network header (SKF_NET_OFF). No client matched: accept if a
+ * random number (SKF_AD_RANDOM) falls in the sample, else drop. Jumps go only forward and a
+ * conditional one at most 255 instructions, so:
+ *  - IPv4: the source address is kept in scratch memory; each prefix is load, mask, compare,
+ *    and every host entry a single compare, each jumping on a match to the next shared accept,
+ *    a "station" placed every couple of hundred instructions (the flow skips over it). So a
+ *    list of individual access points costs one instruction each (about 4000 fit).
+ *  - IPv6: each prefix is a short block that loads the words it covers, masks the last partial
+ *    one, compares each (a mismatch skips to the next block) and ends in its own accept.
  */
 #include "srcfilter.h"
 
 #include "conf.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +24,19 @@
 
 #define ACCEPT 0xffffffffu /* keep the whole datagram */
 #define DROP 0u
+#define STATION_GAP 240	   /* a compare's shared accept is at most this far ahead */
 
 /* IPv4 source address at offset 12 of its header, IPv6 at 8. */
 #define SRC_OFF(family) ((family) == AF_INET ? 12 : 8)
+
+/* A program being written; compares waiting for the next shared accept. */
+struct prog {
+	struct sock_filter *insn;
+	size_t max, n;
+	size_t pending[STATION_GAP];
+	unsigned n_pending;
+	bool full; /* an instruction did not fit */
+};
 
 static uint32_t
 word_at(const uint8_t *b)
@@ -29,80 +44,136 @@ word_at(const uint8_t *b)
 	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
-/* Append one instruction; false when the program would be too long. */
-static bool
-emit(struct sock_filter *prog, size_t max, size_t *n, uint16_t code, uint8_t jt, uint8_t jf,
-     uint32_t k)
+static uint32_t
+mask_of(unsigned bits)
 {
-	if (*n >= max)
-		return false;
-	prog[(*n)++] = (struct sock_filter)BPF_JUMP(code, k, jt, jf);
-	return true;
+	return bits >= 32 ? 0xffffffffu : ~(0xffffffffu >> bits);
+}
+
+static void
+emit(struct prog *p, uint16_t code, uint8_t jt, uint8_t jf, uint32_t k)
+{
+	if (p->n >= p->max) {
+		p->full = true;
+		return;
+	}
+	p->insn[p->n++] = (struct sock_filter)BPF_JUMP(code, k, jt, jf);
+}
+
+/* The shared accept for the pending compares; the flow jumps over it. */
+static void
+station(struct prog *p)
+{
+	unsigned i;
+
+	if (!p->n_pending)
+		return;
+	emit(p, BPF_JMP | BPF_JA, 0, 0, 1);
+	emit(p, BPF_RET | BPF_K, 0, 0, ACCEPT);
+	for (i = 0; i < p->n_pending && !p->full; i++)
+		p->insn[p->pending[i]].jt = (uint8_t)(p->n - 1 - p->pending[i] - 1);
+	p->n_pending = 0;
+}
+
+/* A compare of A with k that jumps to the next station when equal. */
+static void
+compare_accept(struct prog *p, uint32_t k)
+{
+	if (p->n_pending && p->n - p->pending[0] >= STATION_GAP - 8)
+		station(p);
+	if (p->n < p->max)
+		p->pending[p->n_pending++] = p->n;
+	emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, k);
+}
+
+static void
+build_v4(struct prog *p, const struct client *clients, unsigned n)
+{
+	bool masked = false;
+	unsigned i;
+
+	emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)(SKF_NET_OFF + SRC_OFF(AF_INET)));
+	emit(p, BPF_ST, 0, 0, 0);
+	/* Prefixes first: each needs the address back in A before its mask. */
+	for (i = 0; i < n; i++) {
+		const struct client *c = &clients[i];
+
+		if (c->family != AF_INET || c->prefix >= 32)
+			continue;
+		if (p->n_pending && p->n - p->pending[0] >= STATION_GAP - 8)
+			station(p);
+		emit(p, BPF_LD | BPF_MEM, 0, 0, 0);
+		emit(p, BPF_ALU | BPF_AND | BPF_K, 0, 0, mask_of(c->prefix));
+		compare_accept(p, word_at(c->net) & mask_of(c->prefix));
+		masked = true;
+	}
+	if (masked)
+		emit(p, BPF_LD | BPF_MEM, 0, 0, 0);
+	for (i = 0; i < n; i++)
+		if (clients[i].family == AF_INET && clients[i].prefix >= 32)
+			compare_accept(p, word_at(clients[i].net));
+	station(p);
 }
 
 /*
- * One client prefix: for each 32-bit word it covers, load, mask (if partial) and compare; a
- * mismatch jumps past the block's final accept. Returns false if out of room.
+ * One IPv6 prefix: for each 32-bit word it covers, load, mask (if partial) and compare; a
+ * mismatch jumps past the block's final accept.
  */
-static bool
-emit_prefix(const struct client *cl, int family, struct sock_filter *prog, size_t max,
-	    size_t *n)
+static void
+build_v6_prefix(struct prog *p, const struct client *cl)
 {
 	unsigned words = (cl->prefix + 31) / 32, i;
 	/* instructions of the block after each compare: the rest of the words, then the accept */
-	size_t block = 0;
+	size_t block = 1;
 
 	for (i = 0; i < words; i++)
 		block += cl->prefix >= 32 * (i + 1) ? 2 : 3;
-	block += 1;
 	for (i = 0; i < words; i++) {
 		unsigned bits = cl->prefix >= 32 * (i + 1) ? 32 : cl->prefix - 32 * i;
-		uint32_t mask = bits == 32 ? 0xffffffffu : ~(0xffffffffu >> bits);
-		size_t left;
 
-		if (!emit(prog, max, n, BPF_LD | BPF_W | BPF_ABS, 0, 0,
-			  (uint32_t)(SKF_NET_OFF + SRC_OFF(family) + 4 * (int)i)))
-			return false;
+		emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0,
+		     (uint32_t)(SKF_NET_OFF + SRC_OFF(AF_INET6) + 4 * (int)i));
 		block--;
 		if (bits < 32) {
-			if (!emit(prog, max, n, BPF_ALU | BPF_AND | BPF_K, 0, 0, mask))
-				return false;
+			emit(p, BPF_ALU | BPF_AND | BPF_K, 0, 0, mask_of(bits));
 			block--;
 		}
-		left = block - 1; /* what follows this compare in the block */
-		if (!emit(prog, max, n, BPF_JMP | BPF_JEQ | BPF_K, 0, (uint8_t)left,
-			  word_at(cl->net + 4 * i) & mask))
-			return false;
+		/* a mismatch skips what follows this compare in the block */
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, (uint8_t)(block - 1),
+		     word_at(cl->net + 4 * i) & mask_of(bits));
 		block--;
 	}
-	return emit(prog, max, n, BPF_RET | BPF_K, 0, 0, ACCEPT);
+	emit(p, BPF_RET | BPF_K, 0, 0, ACCEPT);
 }
 
 int
 srcfilter_build(const struct client *clients, unsigned n_clients, int family, unsigned sample,
-		struct sock_filter *prog, size_t max)
+		struct sock_filter *insn, size_t max)
 {
-	size_t n = 0;
+	struct prog p = {.insn = insn, .max = max};
 	unsigned i;
 
-	for (i = 0; i < n_clients; i++) {
-		if (clients[i].family != family)
-			continue;
-		if (clients[i].prefix == 0) /* every address is a client: accept all */
-			return emit(prog, max, &n, BPF_RET | BPF_K, 0, 0, ACCEPT) ? (int)n : -1;
-		if (!emit_prefix(&clients[i], family, prog, max, &n))
-			return -1;
-	}
+	for (i = 0; i < n_clients; i++)
+		if (clients[i].family == family && clients[i].prefix == 0) {
+			/* every address is a client: accept all */
+			emit(&p, BPF_RET | BPF_K, 0, 0, ACCEPT);
+			return p.full ? -1 : (int)p.n;
+		}
+	if (family == AF_INET)
+		build_v4(&p, clients, n_clients);
+	else
+		for (i = 0; i < n_clients; i++)
+			if (clients[i].family == family)
+				build_v6_prefix(&p, &clients[i]);
 	if (sample) {
 		/* A = random; one in sample passes (sample is a power of two). */
-		if (!emit(prog, max, &n, BPF_LD | BPF_W | BPF_ABS, 0, 0,
-			  (uint32_t)(SKF_AD_OFF + SKF_AD_RANDOM)) ||
-		    !emit(prog, max, &n, BPF_ALU | BPF_AND | BPF_K, 0, 0, sample - 1) ||
-		    !emit(prog, max, &n, BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0) ||
-		    !emit(prog, max, &n, BPF_RET | BPF_K, 0, 0, ACCEPT))
-			return -1;
+		emit(&p, BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)(SKF_AD_OFF + SKF_AD_RANDOM));
+		emit(&p, BPF_ALU | BPF_AND | BPF_K, 0, 0, sample - 1);
+		emit(&p, BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0);
+		emit(&p, BPF_RET | BPF_K, 0, 0, ACCEPT);
 	}
-	return emit(prog, max, &n, BPF_RET | BPF_K, 0, 0, DROP) ? (int)n : -1;
+	emit(&p, BPF_RET | BPF_K, 0, 0, DROP);
+	return p.full ? -1 : (int)p.n;
 }
 
 int

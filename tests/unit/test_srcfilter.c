@@ -2,8 +2,8 @@
  * test_srcfilter.c - unit tests for src/srcfilter.c, with the program attached to real UDP
  * sockets on loopback and datagrams sent from several 127.0.0.0/8 addresses (and ::1): what
  * comes from a client prefix (host, /24, /8, /0, IPv6 prefixes cut inside a word) passes, what
- * does not is dropped, the sample lets one in N through, detaching lets everything through, and
- * more prefixes than a program can hold give no program.
+ * does not is dropped, the sample lets one in N through, detaching lets everything through,
+ * thousands of host entries work, and more entries than a program can hold give no program.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -247,29 +247,78 @@ static void
 test_program_size(void **state)
 {
 	struct sock_filter *prog = malloc(SRCFILTER_MAX_INSNS * sizeof(*prog));
-	struct client *many = calloc(2000, sizeof(*many));
+	struct client *many = calloc(4100, sizeof(*many));
+	int n;
 	unsigned i;
 
 	(void)state;
 	assert_non_null(prog);
 	assert_non_null(many);
-	/* 2000 /24 prefixes (4 instructions each) do not fit; 1000 hosts (3 each) do. */
-	for (i = 0; i < 2000; i++) {
+	for (i = 0; i < 4100; i++) {
 		many[i].family = AF_INET;
 		many[i].prefix = 24;
 		many[i].net[0] = 10;
 		many[i].net[1] = (uint8_t)(i >> 8);
 		many[i].net[2] = (uint8_t)i;
 	}
+	/* IPv4 prefixes take 3 instructions each: 2000 do not fit. */
 	assert_int_equal(srcfilter_build(many, 2000, AF_INET, 256, prog, SRCFILTER_MAX_INSNS), -1);
-	for (i = 0; i < 1000; i++)
+	/* A host entry takes one (plus a shared accept every couple of hundred): 4000 fit. */
+	for (i = 0; i < 4100; i++)
 		many[i].prefix = 32;
-	assert_int_equal(srcfilter_build(many, 1000, AF_INET, 256, prog, SRCFILTER_MAX_INSNS),
-			 3 * 1000 + 5);
+	n = srcfilter_build(many, 4000, AF_INET, 256, prog, SRCFILTER_MAX_INSNS);
+	assert_true(n > 4000 && n <= SRCFILTER_MAX_INSNS);
+	/* Every conditional jump lands inside the program (the kernel would refuse it). */
+	for (i = 0; i < (unsigned)n; i++)
+		if (BPF_CLASS(prog[i].code) == BPF_JMP && BPF_OP(prog[i].code) != BPF_JA)
+			assert_true(i + 1 + prog[i].jt < (unsigned)n && i + 1 + prog[i].jf < (unsigned)n);
+	assert_int_equal(srcfilter_build(many, 4100, AF_INET, 256, prog, SRCFILTER_MAX_INSNS), -1);
 	/* No client of the family: only the sample and the drop. */
 	assert_int_equal(srcfilter_build(many, 1000, AF_INET6, 0, prog, SRCFILTER_MAX_INSNS), 1);
 	free(many);
 	free(prog);
+}
+
+/*
+ * Thousands of host entries (access points listed one by one), the ones that matter last, and
+ * a prefix among them: the shared accepts along the way work on a real socket.
+ */
+static void
+test_many_hosts(void **state)
+{
+	enum { HOSTS = 3000 };
+	struct client *c = calloc(HOSTS + 3, sizeof(*c));
+	struct sockaddr_storage to;
+	socklen_t tolen;
+	int fd = receiver("127.0.0.1", &to, &tolen);
+	unsigned counts[256], i;
+
+	(void)state;
+	assert_non_null(c);
+	assert_true(fd >= 0);
+	for (i = 0; i < HOSTS; i++) {
+		c[i].family = AF_INET;
+		c[i].prefix = 32;
+		c[i].net[0] = 10;
+		c[i].net[1] = (uint8_t)(i >> 8);
+		c[i].net[2] = (uint8_t)i;
+		c[i].net[3] = 1;
+	}
+	c[1500] = cl("127.0.1.0", 24);
+	c[HOSTS] = cl("127.0.0.1", 32);
+	c[HOSTS + 1] = cl("10.200.0.0", 16);
+	c[HOSTS + 2] = cl("127.0.0.2", 32);
+	attach(fd, AF_INET, c, HOSTS + 3, 0);
+	send_from("127.0.0.2", &to, tolen, 1, 1);
+	send_from("127.0.0.3", &to, tolen, 2, 1);
+	send_from("127.0.1.9", &to, tolen, 3, 1);
+	send_from("127.0.0.1", &to, tolen, 0xFF, 1);
+	collect(fd, counts);
+	assert_int_equal(counts[1], 1);
+	assert_int_equal(counts[2], 0);
+	assert_int_equal(counts[3], 1);
+	close(fd);
+	free(c);
 }
 
 int
@@ -279,6 +328,7 @@ main(void)
 		cmocka_unit_test(test_ipv4),
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_program_size),
+		cmocka_unit_test(test_many_hosts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
