@@ -1065,11 +1065,11 @@ def forged_table(data, servers):
                 "worker threads)."]
     cu = cell("kagid", "unknown")
     if cu.get("filtered"):
-        out += ["", f"Unknown client address: kagid read the first {cu.get('received')} "
-                "datagrams itself, saw a flood from addresses that are not clients and "
-                f"attached its socket filter; the kernel dropped the other {cu['filtered']} "
-                "for it (one in 256 still reaches kagid, to log and to see the flood end). "
-                "Its clients' datagrams pass the filter."]
+        out += ["", f"Unknown client address: kagid read {cu.get('received')} of the "
+                "datagrams itself: those before it saw a flood from addresses that are not "
+                "clients and attached its socket filter, and then one in 256 (still logged; "
+                f"they show when the flood ends). The kernel dropped the other {cu['filtered']} "
+                "for it. Its clients' datagrams pass the filter."]
     if "kagid_t1" in fg:
         out += ["", "\"kagid -t 1\": the same with one worker thread. With more workers than "
                 "the sender leaves cores for, each worker wakes up for fewer datagrams at a "
