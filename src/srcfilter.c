@@ -7,9 +7,13 @@
  *  - IPv4: the source address is kept in scratch memory; each prefix is load, mask, compare,
  *    and every host entry a single compare, each jumping on a match to the next shared accept,
  *    a "station" placed every couple of hundred instructions (the flow skips over it). So a
- *    list of individual access points costs one instruction each (about 4000 fit).
- *  - IPv6: each prefix is a short block that loads the words it covers, masks the last partial
- *    one, compares each (a mismatch skips to the next block) and ends in its own accept.
+ *    list of individual access points costs one instruction each.
+ *  - IPv6: the address is kept in scratch memory too; each prefix is a short block that loads
+ *    the words it covers, masks the last partial one, compares each (a mismatch skips to the
+ *    next block) and ends in its own accept.
+ * Loads from the packet (with SKF_NET_OFF) are expensive for the kernel (helper calls once
+ * translated) and the kernel bounds a filter's size (net.core.optmem_max), so each word of the
+ * address is loaded from the packet once.
  */
 #include "srcfilter.h"
 
@@ -116,8 +120,8 @@ build_v4(struct prog *p, const struct client *clients, unsigned n)
 }
 
 /*
- * One IPv6 prefix: for each 32-bit word it covers, load, mask (if partial) and compare; a
- * mismatch jumps past the block's final accept.
+ * One IPv6 prefix: for each 32-bit word it covers, load (from scratch memory), mask (if
+ * partial) and compare; a mismatch jumps past the block's final accept.
  */
 static void
 build_v6_prefix(struct prog *p, const struct client *cl)
@@ -131,8 +135,7 @@ build_v6_prefix(struct prog *p, const struct client *cl)
 	for (i = 0; i < words; i++) {
 		unsigned bits = cl->prefix >= 32 * (i + 1) ? 32 : cl->prefix - 32 * i;
 
-		emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0,
-		     (uint32_t)(SKF_NET_OFF + SRC_OFF(AF_INET6) + 4 * (int)i));
+		emit(p, BPF_LD | BPF_MEM, 0, 0, i);
 		block--;
 		if (bits < 32) {
 			emit(p, BPF_ALU | BPF_AND | BPF_K, 0, 0, mask_of(bits));
@@ -146,25 +149,44 @@ build_v6_prefix(struct prog *p, const struct client *cl)
 	emit(p, BPF_RET | BPF_K, 0, 0, ACCEPT);
 }
 
+/* The source address into scratch words 0-3 (a load from memory is the kernel's cheapest). */
+static void
+build_v6(struct prog *p, const struct client *clients, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < 4; i++) {
+		emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0,
+		     (uint32_t)(SKF_NET_OFF + SRC_OFF(AF_INET6) + 4 * (int)i));
+		emit(p, BPF_ST, 0, 0, i);
+	}
+	for (i = 0; i < n; i++)
+		if (clients[i].family == AF_INET6)
+			build_v6_prefix(p, &clients[i]);
+}
+
 int
 srcfilter_build(const struct client *clients, unsigned n_clients, int family, unsigned sample,
 		struct sock_filter *insn, size_t max)
 {
 	struct prog p = {.insn = insn, .max = max};
+	bool any = false;
 	unsigned i;
 
-	for (i = 0; i < n_clients; i++)
-		if (clients[i].family == family && clients[i].prefix == 0) {
+	for (i = 0; i < n_clients; i++) {
+		if (clients[i].family != family)
+			continue;
+		if (clients[i].prefix == 0) {
 			/* every address is a client: accept all */
 			emit(&p, BPF_RET | BPF_K, 0, 0, ACCEPT);
 			return p.full ? -1 : (int)p.n;
 		}
-	if (family == AF_INET)
+		any = true;
+	}
+	if (any && family == AF_INET)
 		build_v4(&p, clients, n_clients);
-	else
-		for (i = 0; i < n_clients; i++)
-			if (clients[i].family == family)
-				build_v6_prefix(&p, &clients[i]);
+	else if (any)
+		build_v6(&p, clients, n_clients);
 	if (sample) {
 		/* A = random; one in sample passes (sample is a power of two). */
 		emit(&p, BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)(SKF_AD_OFF + SKF_AD_RANDOM));
@@ -191,7 +213,10 @@ srcfilter_attach(int fd, int family, const struct client *clients, unsigned n, u
 	else if (len < 0)
 		snprintf(err, errlen, "too many client prefixes for a kernel filter");
 	else if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp)) < 0)
-		snprintf(err, errlen, "SO_ATTACH_FILTER: %s", strerror(errno));
+		snprintf(err, errlen, "SO_ATTACH_FILTER: %s%s", strerror(errno),
+			 errno == ENOMEM ? " (a filter for this many clients needs a larger "
+					   "net.core.optmem_max)"
+					 : "");
 	else
 		r = 0;
 	free(prog);
