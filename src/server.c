@@ -1172,6 +1172,40 @@ server_run(struct server *srv)
 	return 0;
 }
 
+/*
+ * kagid -C: whether the kernel takes the unknown-source flood filter for these clients (tried
+ * on a scratch socket of each family that has listeners).
+ */
+static void
+filter_check(const struct conf *c)
+{
+	static const int families[2] = {AF_INET, AF_INET6};
+	unsigned i, f;
+
+	for (f = 0; f < 2; f++) {
+		char err[160];
+		bool listens = false;
+		int fd;
+
+		for (i = 0; i < c->n_listen; i++)
+			listens |= c->listen[i].addr.ss_family == families[f];
+		if (!listens)
+			continue;
+		fd = socket(families[f], SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			continue;
+		if (srcfilter_attach(fd, families[f], c->clients, c->n_clients, FLOOD_SAMPLE, err,
+				     sizeof(err)) == 0)
+			printf("  flood filter for unknown %s sources: ok\n",
+			       families[f] == AF_INET ? "IPv4" : "IPv6");
+		else
+			printf("  flood filter for unknown %s sources: not possible, %s (kagid "
+			       "drops such floods itself)\n",
+			       families[f] == AF_INET ? "IPv4" : "IPv6", err);
+		close(fd);
+	}
+}
+
 int
 conf_check(const char *dir, char *err, size_t errlen)
 {
@@ -1198,6 +1232,7 @@ conf_check(const char *dir, char *err, size_t errlen)
 	printf("  RADIUS dictionary: %s\n", codec_dict_complete()
 						 ? "all vendors (the configuration names vendor attributes)"
 						 : "RFC and Microsoft attributes (no vendor attributes configured)");
+	filter_check(c);
 	conf_unref(c);
 	return 0;
 }

@@ -5,6 +5,8 @@
 #
 #   help-kagid, help-kagi           --help exits 0; kagid's mentions -X, -C, -d
 #   check-good                      kagid -C -d DIR exits 0 on a good configuration
+#   check-flood-filter              ... and says the unknown-source flood filter fits
+#   check-flood-filter-too-many     ... or, for 1500 client subnets, that it cannot be built
 #   check-dictionary-core / -vendors / check-unknown-attribute
 #                                   vendor dictionaries load only when a reply names a vendor
 #                                   attribute; an unknown attribute name is a clear error
@@ -101,6 +103,28 @@ if "$KAGID" -C -d "$RADDB" >"$KT_DIR/out/check-good" 2>&1; then
 else
 	kt_fail check-good "kagid -C exit $?: $(one_line "$KT_DIR/out/check-good")"
 fi
+
+# The kernel takes the unknown-source flood filter for this client list (IPv4 listener)
+if grep -q 'flood filter for unknown IPv4 sources: ok' "$KT_DIR/out/check-good"; then
+	kt_ok check-flood-filter
+else
+	kt_fail check-flood-filter "$(grep -i 'flood filter' "$KT_DIR/out/check-good" || echo 'no flood filter line')"
+fi
+
+# 1500 client subnets are more than a classic BPF program holds: -C says so, the check passes
+restore
+for i in $(seq 0 1499); do
+	printf 'client net%d {\n    ipaddr = 10.%d.%d.0/24\n    secret = "%s"\n}\n' \
+		"$i" $((i / 256)) $((i % 256)) "$KT_SECRET"
+done >>"$RADDB/clients.conf"
+if "$KAGID" -C -d "$RADDB" >"$KT_DIR/out/check-flood-filter-too-many" 2>&1 &&
+	grep -q 'flood filter for unknown IPv4 sources: not possible, too many client prefixes' \
+		"$KT_DIR/out/check-flood-filter-too-many"; then
+	kt_ok check-flood-filter-too-many
+else
+	kt_fail check-flood-filter-too-many "$(grep -i 'flood filter' "$KT_DIR/out/check-flood-filter-too-many" || one_line "$KT_DIR/out/check-flood-filter-too-many")"
+fi
+restore
 
 # RADIUS dictionaries: the core set, all vendors once a reply names a vendor attribute, and a
 # clear error for a name no dictionary has
