@@ -63,6 +63,9 @@ auth_log_path(const struct auth_log *l)
 	return l->path;
 }
 
+#define LINE_GUESS 2048 /* octets: the usual line is under 600 */
+#define FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER)
+
 /* A JSON string for any bytes: valid UTF-8 as is, anything else escaped as \xNN text. */
 static json_t *
 jstr(const char *s)
@@ -95,7 +98,7 @@ auth_log_format(TALLOC_CTX *ctx, const struct auth_record *r)
 	struct tm tm;
 	char tbuf[40], tfull[64];
 	json_t *o = json_object();
-	char buf[2048], *out;
+	char *out;
 	size_t n;
 
 	if (!o)
@@ -124,16 +127,24 @@ auth_log_format(TALLOC_CTX *ctx, const struct auth_record *r)
 	json_object_set_new_nocheck(o, "reason", jstr(r->reason));
 	json_object_set_new_nocheck(o, "rounds", json_integer(r->rounds));
 	json_object_set_new_nocheck(o, "ms", json_integer((json_int_t)r->ms));
-	/* Almost every line fits the stack buffer: no growing string, no copy of the copy. */
-	n = json_dumpb(o, buf, sizeof(buf), JSON_COMPACT | JSON_PRESERVE_ORDER);
-	if (n > 0 && n <= sizeof(buf)) {
-		out = talloc_strndup(ctx, buf, n);
-	} else {
-		char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	/*
+	 * Straight into the talloc string, sized for almost every line (jansson's own growing
+	 * buffer and the copy of it cost more); a longer line is dumped again at its size.
+	 */
+	out = talloc_size(ctx, LINE_GUESS + 1);
+	n = out ? json_dumpb(o, out, LINE_GUESS, FLAGS) : 0;
+	if (n > LINE_GUESS) {
+		char *bigger = talloc_realloc_size(ctx, out, n + 1);
 
-		out = text ? talloc_strdup(ctx, text) : NULL;
-		free(text);
+		if (bigger)
+			out = bigger;
+		if (!bigger || json_dumpb(o, out, n, FLAGS) != n)
+			n = 0;
 	}
+	if (n)
+		out[n] = '\0';
+	else
+		TALLOC_FREE(out);
 	json_decref(o);
 	return out;
 }

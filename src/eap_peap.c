@@ -45,6 +45,12 @@ struct eap_peap {
 	uint8_t nonce[32];
 	uint8_t ipmk[40];
 	uint8_t cmk[20];
+	/*
+	 * The MSK: the TLS key material's first 64 octets (its first 60 are the TK of crypto
+	 * binding, RFC 9427 §2.2 for TLS 1.3), taken with the success Result TLV; the CSK's
+	 * first 64 once crypto binding is verified (MS-PEAP §3.1.5.7).
+	 */
+	uint8_t msk[64];
 };
 
 static int
@@ -52,6 +58,7 @@ peap_destructor(struct eap_peap *d)
 {
 	OPENSSL_cleanse(d->ipmk, sizeof(d->ipmk));
 	OPENSSL_cleanse(d->cmk, sizeof(d->cmk));
+	OPENSSL_cleanse(d->msk, sizeof(d->msk));
 	return 0;
 }
 
@@ -96,24 +103,12 @@ send_identity_request(struct eap_session *s, struct eap_peap *d, struct eap_buf 
 	return send_tunnel(s, d, identity_req, sizeof(identity_req), out);
 }
 
-/* TK: the first 60 octets of the 128-octet key material (RFC 9427 §2.2 for TLS 1.3). */
-static int
-get_tk(struct eap_peap *d, uint8_t tk[60])
-{
-	uint8_t km[64];
-	int r = eap_tls_msk(d->base.conn, EAP_TYPE_PEAP, "client EAP encryption", km);
-
-	memcpy(tk, km, 60);
-	OPENSSL_cleanse(km, sizeof(km));
-	return r;
-}
-
 /* Send the EAP-TLV Result (and, on success, the Crypto-Binding request). */
 static enum eap_step
 send_result(struct eap_session *s, struct eap_peap *d, bool success, const uint8_t *isk,
 	    struct eap_buf *out)
 {
-	uint8_t pkt[5 + 6 + 60], tk[60];
+	uint8_t pkt[5 + 6 + 60];
 	size_t len = 5 + 6;
 	enum eap_step step;
 
@@ -130,10 +125,12 @@ send_result(struct eap_session *s, struct eap_peap *d, bool success, const uint8
 		static const uint8_t zero_isk[32];
 		uint8_t *cb = pkt + len;
 
-		bool keyed = get_tk(d, tk) >= 0 && RAND_bytes(d->nonce, sizeof(d->nonce)) == 1 &&
-			     peap_cmk(tk, isk ? isk : zero_isk, d->fast_reconnect, d->ipmk, d->cmk);
+		bool keyed = eap_tls_msk(d->base.conn, EAP_TYPE_PEAP, "client EAP encryption",
+					 d->msk) >= 0 &&
+			     RAND_bytes(d->nonce, sizeof(d->nonce)) == 1 &&
+			     peap_cmk(d->msk, isk ? isk : zero_isk, d->fast_reconnect, d->ipmk,
+				      d->cmk);
 
-		OPENSSL_cleanse(tk, sizeof(tk));
 		if (!keyed) {
 			session_set_reason(s, "cannot derive PEAP crypto-binding keys");
 			return EAP_STEP_FAIL;
@@ -218,20 +215,20 @@ handle_result(struct eap_session *s, struct eap_peap *d, const uint8_t *p, size_
 		return EAP_STEP_FAIL;
 	}
 
-	if (tls_base_derive_keys(s, &d->base, "client EAP encryption") < 0) {
-		session_set_reason(s, "cannot derive keys");
-		return EAP_STEP_FAIL;
-	}
 	if (binding) {
-		/* MS-PEAP §3.1.5.7: MSK = CSK[0..63]. */
 		uint8_t csk[128];
+		bool ok = peap_csk(d->ipmk, csk);
 
-		if (!peap_csk(d->ipmk, csk)) {
+		memcpy(d->msk, csk, 64);
+		OPENSSL_cleanse(csk, sizeof(csk));
+		if (!ok) {
 			session_set_reason(s, "cannot derive keys");
 			return EAP_STEP_FAIL;
 		}
-		memcpy(s->msk, csk, 64);
-		OPENSSL_cleanse(csk, sizeof(csk));
+	}
+	if (tls_base_set_keys(s, &d->base, d->msk) < 0) {
+		session_set_reason(s, "cannot derive keys");
+		return EAP_STEP_FAIL;
 	}
 	tls_conn_set_note(d->base.conn, s->identity);
 	session_trace(s, "EAP-PEAP: \"%s\" authenticated%s", s->identity,

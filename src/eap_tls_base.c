@@ -240,12 +240,22 @@ eap_tls_session_id(struct tls_conn *c, uint8_t type, uint8_t session_id[65])
 }
 
 int
-tls_base_derive_keys(struct eap_session *s, struct tls_base *b, const char *label12)
+tls_base_set_keys(struct eap_session *s, struct tls_base *b, const uint8_t msk[64])
 {
-	if (eap_tls_msk(b->conn, b->type, label12, s->msk) < 0 ||
-	    eap_tls_session_id(b->conn, b->type, s->session_id) < 0)
+	if (eap_tls_session_id(b->conn, b->type, s->session_id) < 0)
 		return -1;
+	memcpy(s->msk, msk, 64);
 	s->session_id_len = 65;
 	s->have_keys = true;
 	return 0;
+}
+
+int
+tls_base_derive_keys(struct eap_session *s, struct tls_base *b, const char *label12)
+{
+	uint8_t msk[64];
+	int r = eap_tls_msk(b->conn, b->type, label12, msk) < 0 ? -1 : tls_base_set_keys(s, b, msk);
+
+	OPENSSL_cleanse(msk, sizeof(msk));
+	return r;
 }

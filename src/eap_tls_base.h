@@ -78,6 +78,13 @@ enum eap_step tls_base_flush(struct eap_session *s, void *ctx, struct tls_base *
 int tls_base_derive_keys(struct eap_session *s, struct tls_base *b, const char *label12);
 
 /*
+ * tls_base_set_keys - a method that derived the MSK itself (PEAP: from the key material it
+ * already took for crypto binding, or the CSK) puts it into the session with the Session-Id.
+ * 0 or -1.
+ */
+int tls_base_set_keys(struct eap_session *s, struct tls_base *b, const uint8_t msk[64]);
+
+/*
  * eap_tls_msk - the MSK (the first 64 of the 128 octets of Key_Material) of a TLS-based EAP
  * method of this type on connection c (either side). 0 or -1.
  */

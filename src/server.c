@@ -89,7 +89,7 @@ struct drop_limit {
 
 /*
  * A worker thread's own state: nothing here is shared, so nothing here needs a lock, except
- * unknown, which main reads once a second.
+ * unknown, which main reads (flood_check).
  */
 struct worker {
 	struct server *srv;
@@ -616,7 +616,7 @@ worker_conf(struct worker *w)
  * 100 ms) main is told at once rather than at its next once-a-second tick.
  */
 static void
-unknown_seen(struct worker *w, uint64_t now_ms)
+note_unknown(struct worker *w, uint64_t now_ms)
 {
 	static const uint64_t one = 1;
 
@@ -648,7 +648,7 @@ handle_datagram(struct worker *w, int fd, const uint8_t *buf, size_t n,
 	job.cl = clients_find(job.conf, from);
 	if (!job.cl) {
 		atomic_fetch_add_explicit(&w->unknown, 1, memory_order_relaxed);
-		unknown_seen(w, job.now_ms);
+		note_unknown(w, job.now_ms);
 		if (drop_should_log(w, DROP_UNKNOWN_CLIENT, job.now_ms)) {
 			addr_text(from, a, sizeof(a));
 			log_warn("Dropping packet from unknown client %s (add it to clients.conf)",

@@ -1035,6 +1035,23 @@ tls_conn_new_session_cb(SSL *ssl, SSL_SESSION *sess)
 	return 1;
 }
 
+/*
+ * Put copy (OPENSSL-allocated; NULL clears) into the session's ex_data idx, freeing what was
+ * there. False, with copy freed and the old data kept, if OpenSSL refused.
+ */
+static bool
+sess_replace(SSL_SESSION *s, int idx, void *copy)
+{
+	void *old = SSL_SESSION_get_ex_data(s, idx);
+
+	if (!SSL_SESSION_set_ex_data(s, idx, copy)) {
+		OPENSSL_free(copy);
+		return false;
+	}
+	OPENSSL_free(old);
+	return true;
+}
+
 void
 tls_conn_commit_session(struct tls_conn *c, time_t now)
 {
@@ -1047,37 +1064,24 @@ tls_conn_commit_session(struct tls_conn *c, time_t now)
 	 * removed.
 	 */
 	if (sess_stamp_idx >= 0) {
-		struct verify_stamp *old = SSL_SESSION_get_ex_data(c->pending, sess_stamp_idx);
 		struct verify_stamp *copy =
 			c->have_stamp ? OPENSSL_memdup(&c->stamp, sizeof(c->stamp)) : NULL;
 
-		if (c->have_stamp && !copy)
+		if ((c->have_stamp && !copy) || !sess_replace(c->pending, sess_stamp_idx, copy))
 			return; /* out of memory: not resumable */
-		if (!SSL_SESSION_set_ex_data(c->pending, sess_stamp_idx, copy)) {
-			OPENSSL_free(copy);
-			return;
-		}
-		OPENSSL_free(old);
 	}
 	if (c->facts && sess_facts_idx >= 0) {
 		uint8_t *copy = OPENSSL_memdup(c->facts, blob_len(c->facts));
-		uint8_t *old = SSL_SESSION_get_ex_data(c->pending, sess_facts_idx);
 
 		/* Without them a resumption reads the certificate again: not an error. */
-		if (copy && SSL_SESSION_set_ex_data(c->pending, sess_facts_idx, copy))
-			OPENSSL_free(old);
-		else
-			OPENSSL_free(copy);
+		if (copy)
+			sess_replace(c->pending, sess_facts_idx, copy);
 	}
 	if (c->note && sess_note_idx >= 0) {
 		char *copy = OPENSSL_strdup(c->note);
-		char *old = SSL_SESSION_get_ex_data(c->pending, sess_note_idx);
 
-		if (!copy || !SSL_SESSION_set_ex_data(c->pending, sess_note_idx, copy)) {
-			OPENSSL_free(copy);
+		if (!copy || !sess_replace(c->pending, sess_note_idx, copy))
 			return; /* without its note the session must not be resumable */
-		}
-		OPENSSL_free(old);
 	}
 	tls_cache_put(c->cache, c->pending, now);
 	SSL_SESSION_free(c->pending);
