@@ -704,7 +704,7 @@ bench_prepare(struct bench *b, char *err, size_t errlen)
 	};
 	char note[1024];
 
-	if (!b->secret) {
+	if (!b->secret || !*b->secret) {
 		snprintf(err, errlen, "need --secret SECRET (or env KAGI_SECRET)");
 		return -1;
 	}

@@ -6,6 +6,7 @@
  */
 #include "kagi_test.h"
 
+#include "bench_ids.h"
 #include "codec.h"
 #include "peer.h"
 #include "tls_conn.h"
@@ -46,11 +47,13 @@ usage(FILE *fp)
 		"  -s, --secret SECRET      shared secret (or env KAGI_SECRET)\n"
 		"  -m, --method M           tls, peap (= peap-mschapv2), peap-gtc, ttls-pap,\n"
 		"                           ttls-mschapv2, ttls-eap-mschapv2, ttls-eap-gtc\n"
-		"  -i, --identity NAME      identity (inner identity for PEAP/TTLS)\n"
+		"  -i, --identity NAME      identity (inner identity for PEAP/TTLS); for EAP-TLS\n"
+		"                           the certificate's CN if not given\n"
 		"  -A, --anonymous NAME     outer identity for PEAP/TTLS (e.g. anonymous@example.org)\n"
 		"  -P, --password PW        password (better: env KAGI_PASSWORD)\n"
 		"      --ca FILE            CA that must have issued the server certificate\n"
-		"      --cert FILE --key FILE  client certificate (EAP-TLS)\n"
+		"      --cert FILE          client certificate (EAP-TLS)\n"
+		"      --key FILE           its key (default: NAME.key next to NAME.pem, else FILE)\n"
 		"      --server-name NAME   expected name in the server certificate\n"
 		"      --tls 1.2|1.3|any    TLS version (default any)\n"
 		"      --mtu N              send Framed-MTU N (and fragment to fit)\n"
@@ -271,6 +274,14 @@ out:
 	return ret;
 }
 
+/* A missing or bad option: say which, point at --help, exit code 2. */
+static int
+usage_error(const char *why)
+{
+	fprintf(stderr, "kagi test: %s (see kagi test --help)\n", why);
+	return 2;
+}
+
 int
 kagi_test_main(int argc, char **argv)
 {
@@ -304,6 +315,7 @@ kagi_test_main(int argc, char **argv)
 		.timeout_ms = 3000,
 	};
 	struct peer_config pc;
+	struct bench_ids *ids = NULL;
 	SSL_SESSION *session = NULL;
 	char err[256];
 	int c, fd, ret = 0;
@@ -378,13 +390,44 @@ kagi_test_main(int argc, char **argv)
 		fprintf(stderr, "kagi test: unknown method \"%s\"\n", o.method);
 		return 2;
 	}
-	if (!o.secret || !o.identity || !o.ca || (pc.method == PEER_TLS && !o.cert) ||
-	    (pc.method != PEER_TLS && !o.password) || o.count < 1 || o.count > 100 ||
-	    o.timeout_ms < 10) {
-		fprintf(stderr, "kagi test: need --secret, --identity, --ca, and --cert/--key for "
-				"EAP-TLS or a password (KAGI_PASSWORD) for PEAP/TTLS\n");
-		usage(stderr);
-		return 2;
+	if (!o.secret || !*o.secret)
+		return usage_error("no shared secret: give --secret or set KAGI_SECRET");
+	if (!o.ca)
+		return usage_error("--ca FILE is required: the CA that must have issued the server "
+				   "certificate");
+	if (pc.method == PEER_TLS && !o.cert)
+		return usage_error("EAP-TLS needs a client certificate: --cert FILE");
+	if (pc.method != PEER_TLS && !o.identity)
+		return usage_error("PEAP and TTLS need --identity (the inner identity)");
+	if (pc.method != PEER_TLS && !o.password)
+		return usage_error("PEAP and TTLS need a password: set KAGI_PASSWORD (or --password)");
+	if (o.count < 1 || o.count > 100)
+		return usage_error("--count takes 1 to 100");
+	if (o.timeout_ms < 10)
+		return usage_error("--timeout takes at least 10 ms");
+	if (pc.method == PEER_TLS) {
+		/* As kagi bench: the key next to the certificate, the identity its CN by default. */
+		struct bench_tls bt = {o.ca, o.min_version, o.max_version};
+		struct bench_id *id;
+
+		ids = bench_ids_new(NULL);
+		id = ids ? bench_ids_add(ids, o.identity, NULL, o.cert, o.key, &bt, NULL, err,
+					 sizeof(err))
+			 : NULL;
+		if (!id) {
+			fprintf(stderr, "kagi test: %s\n", ids ? err : "out of memory");
+			talloc_free(ids);
+			return 2;
+		}
+		o.identity = id->name;
+		pc.ssl_ctx = id->ssl_ctx;
+	} else {
+		pc.ssl_ctx = tls_client_ctx_new(o.ca, o.cert, o.key, o.min_version, o.max_version,
+						err, sizeof(err));
+		if (!pc.ssl_ctx) {
+			fprintf(stderr, "kagi test: %s\n", err);
+			return 2;
+		}
 	}
 	pc.identity = o.identity;
 	pc.outer_identity = o.anonymous;
@@ -395,22 +438,19 @@ kagi_test_main(int argc, char **argv)
 		pc.trace = trace_cb;
 		pc.trace_arg = NULL;
 	}
-	pc.ssl_ctx = tls_client_ctx_new(o.ca, o.cert, o.key, o.min_version, o.max_version, err,
-					sizeof(err));
-	if (!pc.ssl_ctx) {
-		fprintf(stderr, "kagi test: %s\n", err);
-		return 2;
-	}
 	fd = open_socket(&o);
-	if (fd < 0) {
-		SSL_CTX_free(pc.ssl_ctx);
-		return 2;
+	if (fd >= 0) {
+		for (i = 1; i <= o.count && ret == 0; i++)
+			ret = authenticate(&o, &pc, fd, &session, i);
+		close(fd);
 	}
-	for (i = 1; i <= o.count && ret == 0; i++)
-		ret = authenticate(&o, &pc, fd, &session, i);
-	close(fd);
 	SSL_SESSION_free(session);
-	SSL_CTX_free(pc.ssl_ctx);
+	if (ids)
+		talloc_free(ids); /* and the client context of its identity */
+	else
+		SSL_CTX_free(pc.ssl_ctx);
+	if (fd < 0)
+		return 2;
 	printf("%s\n", ret == 0 ? "SUCCESS" : "FAILURE");
 	return ret;
 }

@@ -39,6 +39,28 @@ done
 if grep -q 'Filter-Id = "peer-ok"' "$KT_DIR/t.out" && grep -q 'Session-Timeout = 3600' "$KT_DIR/t.out"; then kt_ok kagi-test-reply-attributes
 else kt_fail kagi-test-reply-attributes "reply attributes not printed"; fi
 
+# EAP-TLS with --cert alone: the key is NAME.key next to NAME.pem, the identity the CN.
+if "$KAGI" test "${common[@]}" -m tls --cert "$KT_DIR/pki/alice.pem" >"$KT_DIR/t.out" 2>&1 &&
+	grep -q 'as "alice@example.org"' "$KT_DIR/t.out" && grep -q 'MPPE keys match' "$KT_DIR/t.out"; then
+	kt_ok kagi-test-cert-defaults
+else kt_fail kagi-test-cert-defaults "$(tr '\n' '|' <"$KT_DIR/t.out" | tail -c 300)"; fi
+# test_bad NAME WANT ARGS...: kagi test ARGS must exit 2 and say WANT.
+test_bad() {
+	local name=$1 want=$2 rc
+	shift 2
+	KAGI_SECRET= "$KAGI" test "$@" >"$KT_DIR/t.out" 2>&1
+	rc=$?
+	if [ "$rc" -eq 2 ] && grep -qF -- "$want" "$KT_DIR/t.out"; then kt_ok "$name"
+	else kt_fail "$name" "exit $rc: $(head -c 300 "$KT_DIR/t.out")"; fi
+}
+test_bad kagi-test-no-secret "no shared secret" -a 127.0.0.1 -p "$KT_PORT" --ca "$KT_DIR/pki/ca.pem" \
+	-m tls --cert "$KT_DIR/pki/alice.pem"
+test_bad kagi-test-key-mismatch "does not match certificate" "${common[@]}" -m tls \
+	--cert "$KT_DIR/pki/alice.pem" --key "$KT_DIR/pki/bob.key"
+test_bad kagi-test-peap-no-identity "need --identity" "${common[@]}" -m peap
+test_bad kagi-test-no-ca "--ca FILE is required" -a 127.0.0.1 -p "$KT_PORT" -s "$KT_SECRET" -m tls \
+	--cert "$KT_DIR/pki/alice.pem"
+
 # Failures: wrong password, wrong secret, untrusted server name.
 if KAGI_PASSWORD=wrong "$KAGI" test "${common[@]}" -m peap "${pwid[@]}" >"$KT_DIR/t.out" 2>&1; then
 	kt_fail kagi-test-wrong-password "exit 0 with a wrong password"
