@@ -121,6 +121,7 @@ exchange(TALLOC_CTX *ctx, int fd, const struct test_opts *o, struct codec_out *r
 	size_t outlen;
 	char err[256];
 	unsigned tries;
+	bool refused = false;
 
 	if (codec_out_encode(req, o->secret, &out, &outlen, err, sizeof(err)) < 0) {
 		fprintf(stderr, "kagi test: %s\n", err);
@@ -141,6 +142,8 @@ exchange(TALLOC_CTX *ctx, int fd, const struct test_opts *o, struct codec_out *r
 			if (poll(&pfd, 1, (int)(deadline - now_ms())) <= 0)
 				break;
 			n = recv(fd, raw, CODEC_MAX_PACKET, 0);
+			if (n < 0 && errno == ECONNREFUSED)
+				refused = true;
 			if (n <= 0)
 				continue;
 			rep = codec_reply_check(ctx, req, raw, (size_t)n, o->secret, NULL, err,
@@ -155,7 +158,18 @@ exchange(TALLOC_CTX *ctx, int fd, const struct test_opts *o, struct codec_out *r
 		if (tries < 2)
 			printf("  (no answer in %u ms, retransmitting)\n", o->timeout_ms);
 	}
-	fprintf(stderr, "kagi test: no answer from %s:%s\n", o->server, o->port);
+	if (refused)
+		fprintf(stderr,
+			"kagi test: no answer from %s:%s, and the port is closed (ICMP port "
+			"unreachable): is the RADIUS server running, on that address and port?\n",
+			o->server, o->port);
+	else
+		fprintf(stderr,
+			"kagi test: no answer from %s:%s after 3 tries: a RADIUS server silently "
+			"drops requests it cannot verify, so check that this machine's address is "
+			"one of its clients and that the shared secret is the same on both sides "
+			"(kagid logs why it drops a packet)\n",
+			o->server, o->port);
 	return NULL;
 }
 

@@ -69,7 +69,16 @@ else kt_fail kagi-test-wrong-password "no Access-Reject shown"; fi
 if "$KAGI" test -a 127.0.0.1 -p "$KT_PORT" -s wrong-secret-0123456789 --ca "$KT_DIR/pki/ca.pem" \
 	-m tls "${tlsid[@]}" -t 200 >"$KT_DIR/t.out" 2>&1; then
 	kt_fail kagi-test-wrong-secret "exit 0 with a wrong secret"
-else kt_ok kagi-test-wrong-secret; fi
+elif grep -q "no answer from 127.0.0.1:$KT_PORT after 3 tries.*shared secret" "$KT_DIR/t.out"; then
+	kt_ok kagi-test-wrong-secret
+else kt_fail kagi-test-wrong-secret "no hint at the secret: $(tail -c 300 "$KT_DIR/t.out")"; fi
+# Nothing listens on a free port: the port unreachable is reported as such.
+closed=$(kt_free_port)
+if "$KAGI" test -a 127.0.0.1 -p "$closed" -s "$KT_SECRET" --ca "$KT_DIR/pki/ca.pem" -m tls \
+	"${tlsid[@]}" -t 100 >"$KT_DIR/t.out" 2>&1; then
+	kt_fail kagi-test-port-closed "exit 0 with nothing listening"
+elif grep -q "the port is closed" "$KT_DIR/t.out"; then kt_ok kagi-test-port-closed
+else kt_fail kagi-test-port-closed "$(tail -c 300 "$KT_DIR/t.out")"; fi
 base=$(kt_auth_lines)
 if "$KAGI" test "${common[@]/radius.kagi.test/evil.example.com}" -m tls "${tlsid[@]}" >"$KT_DIR/t.out" 2>&1; then
 	kt_fail kagi-test-server-name "exit 0 although the server name does not match"
