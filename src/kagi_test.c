@@ -8,6 +8,7 @@
 
 #include "bench_ids.h"
 #include "codec.h"
+#include "eap.h"
 #include "peer.h"
 #include "tls_conn.h"
 
@@ -188,6 +189,35 @@ code_name(int c)
 	}
 }
 
+/*
+ * "EAP-Response/TLS, 1386 bytes, more fragments" for the EAP packet in d (len octets), into out.
+ * For the TLS-based types the flags that matter to the exchange: start, more fragments, and an
+ * empty acknowledgement.
+ */
+static const char *
+eap_describe(const uint8_t *d, size_t len, char *out, size_t outlen)
+{
+	static const char *codes[] = {"?", "Request", "Response", "Success", "Failure"};
+	const char *code = len >= 1 && d[0] <= 4 ? codes[d[0]] : "?";
+	const char *flag = "";
+
+	if (len < 4) {
+		snprintf(out, outlen, "no EAP");
+		return out;
+	}
+	if (len < 5 || d[0] > 2) {
+		snprintf(out, outlen, "EAP-%s", code);
+		return out;
+	}
+	if (d[4] == EAP_TYPE_TLS || d[4] == EAP_TYPE_TTLS || d[4] == EAP_TYPE_PEAP) {
+		uint8_t f = len >= 6 ? d[5] : 0;
+
+		flag = f & 0x20 ? ", start" : f & 0x40 ? ", more fragments" : len <= 6 ? ", ack" : "";
+	}
+	snprintf(out, outlen, "EAP-%s/%s, %zu bytes%s", code, eap_type_name(d[4]), len, flag);
+	return out;
+}
+
 /* One authentication. Returns 0 on Accept with matching keys. */
 static int
 authenticate(const struct test_opts *o, const struct peer_config *pc, int fd,
@@ -235,10 +265,13 @@ authenticate(const struct test_opts *o, const struct peer_config *pc, int fd,
 			goto out;
 		code = codec_request_code(rep);
 		v = codec_request_attr(rep, 79, &vlen);
-		if (o->verbose || code != 11)
-			printf("  round %u: -> Access-Request (EAP %zu bytes) <- %s (EAP %zu "
-			       "bytes)\n",
-			       round, eap.len, code_name(code), v ? vlen : 0);
+		{
+			char sent[96], got[96];
+
+			printf("  round %u: -> Access-Request (%s) <- %s (%s)\n", round,
+			       eap_describe(eap.data, eap.len, sent, sizeof(sent)), code_name(code),
+			       eap_describe(v, v ? vlen : 0, got, sizeof(got)));
+		}
 		talloc_free(eap.data);
 		eap.data = NULL;
 		if (!v) {

@@ -44,6 +44,12 @@ if "$KAGI" test "${common[@]}" -m tls --cert "$KT_DIR/pki/alice.pem" >"$KT_DIR/t
 	grep -q 'as "alice@example.org"' "$KT_DIR/t.out" && grep -q 'MPPE keys match' "$KT_DIR/t.out"; then
 	kt_ok kagi-test-cert-defaults
 else kt_fail kagi-test-cert-defaults "$(tr '\n' '|' <"$KT_DIR/t.out" | tail -c 300)"; fi
+# Every round is printed with what each side's EAP packet was.
+if grep -q '^  round 1: -> Access-Request (EAP-Response/Identity, 22 bytes) <- Access-Challenge (EAP-Request/TLS, 6 bytes, start)$' "$KT_DIR/t.out" &&
+	grep -q '^  round 2: -> Access-Request (EAP-Response/TLS, [0-9]* bytes) <- Access-Challenge (EAP-Request/TLS' "$KT_DIR/t.out" &&
+	grep -q '^  round [3-9]: -> Access-Request (EAP-Response/TLS, 6 bytes, ack) <- Access-Accept (EAP-Success)$' "$KT_DIR/t.out"; then
+	kt_ok kagi-test-rounds-printed
+else kt_fail kagi-test-cert-defaults "$(tr '\n' '|' <"$KT_DIR/t.out" | tail -c 300)"; fi
 # test_bad NAME WANT ARGS...: kagi test ARGS must exit 2 and say WANT.
 test_bad() {
 	local name=$1 want=$2 rc
