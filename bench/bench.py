@@ -10,7 +10,7 @@ fixed offered rate. Besides: memory per half-open conversation; memory when idle
 of half-open conversations and after they expire; server CPU per forged packet dropped
 (bench/flood.c); kagid's thread scaling (-t 1 / -t 2) in the full-handshake scenarios. Server CPU comes from /proc/PID/stat (utime+stime, all threads), memory from
 /proc/PID/status. Results: a table per scenario on stdout, bench/RESULTS.md, and the raw data
-in bench/out/results.json.
+in bench/out/results.json. `bench.py --report [FILE]` writes RESULTS.md again from such a file.
 
 Environment (all optional):
   BENCH_SECONDS=10          seconds per measured cell
@@ -1139,7 +1139,21 @@ def loadavg():
 # ------------------------------------------------------------------------------------------
 
 
+def report_only(path):
+    """bench.py --report [results.json]: write RESULTS.md again from a saved run's data."""
+    data = json.load(open(path))
+    scen = [sc for sc in SCENARIOS if sc in data.get("scenarios", {})]
+    servers = [s for s in SERVER_NAMES
+               if any(s in (d or {}) for d in data["scenarios"].values())]
+    results_md = env("BENCH_RESULTS", os.path.join(HERE, "RESULTS.md"))
+    with open(results_md, "w") as f:
+        f.write(report(data, servers, scen))
+    log(f"wrote {os.path.relpath(results_md, TOP)} from {path}")
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--report":
+        return report_only(sys.argv[2] if len(sys.argv) > 2 else os.path.join(OUT, "results.json"))
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
     secs = float(env("BENCH_SECONDS", "10"))
@@ -1393,6 +1407,124 @@ def summary(r):
             + (f", failures {r.get('failures')}" if r.get("failures") else ""))
 
 
+def targets_table(data, servers, scen):
+    """Issue 5's targets, each with what this run measured and whether that meets it."""
+    if "kagid" not in servers:
+        return ""
+    peers = [s for s in servers if s != "kagid"]
+    sc_data = data.get("scenarios") or {}
+    full = [sc for sc in scen if sc in ("tls12", "tls13", "peap") and sc in sc_data]
+    short = {"tls12": "TLS 1.2", "tls13": "TLS 1.3", "resume": "resumed", "peap": "PEAP"}
+    rows = []
+
+    def cell(srv, sc, c, key):
+        r = (sc_data.get(sc) or {}).get(srv, {}).get(c)
+        if not r or "error" in r or (key == "server_cpu_ms_per_auth" and
+                                     r.get("server_cpu_ms_per_auth_polluted")):
+            return None
+        return r.get(key)
+
+    def add(target, parts, met):
+        """parts: [(label, text, ok or None)]; met: None when nothing was measured."""
+        mark = {True: " ✓", False: " ✗", None: ""} if len(parts) > 1 else {}
+        txt = "; ".join((f"{lab} {t}" if lab else t) + mark.get(ok, "")
+                        for lab, t, ok in parts) or "not measured"
+        n_ok = sum(1 for _, _, ok in parts if ok)
+        n = sum(1 for _, _, ok in parts if ok is not None)
+        verdict = "–" if met is None else ("**met**" if met else
+                                           "not met" + (f" ({n_ok} of {n})" if n > 1 else ""))
+        rows.append(f"| {target} | {txt} | {verdict} |")
+
+    def verdict(parts):
+        oks = [ok for _, _, ok in parts if ok is not None]
+        return None if not oks else all(oks)
+
+    def vs_peers(key, c, higher, limit, sc_list):
+        parts = []
+        for sc in sc_list:
+            k = cell("kagid", sc, c, key)
+            pv = [v for v in (cell(p, sc, c, key) for p in peers) if v]
+            if k is None or not pv:
+                continue
+            r = k / (max(pv) if higher else min(pv))
+            parts.append((short[sc], f"{r:.2f}", r >= limit if higher else r <= limit))
+        return parts
+
+    p = vs_peers("server_cpu_ms_per_auth", "sat", False, 1 / 3, scen)
+    add("Server CPU per auth ≤ 1/3 of the best peer's, at saturation (kagid / best peer)", p,
+        verdict(p))
+    p = vs_peers("server_cpu_ms_per_auth", "rate", False, 1 / 3, scen)
+    add("… and at the fixed offered rate", p, verdict(p))
+    sp = data.get("speed_ms") or {}
+    p = []
+    for sc in full:
+        k, fl = cell("kagid", sc, "sat", "server_cpu_ms_per_auth"), crypto_floor(sp, sc, "server") if sp else None
+        if k and fl:
+            p.append((short[sc], f"{k / fl:.1f}× ({k:.2f} / {fl:.2f} ms)", k / fl <= 1.5))
+    add("Server CPU per full handshake within 1.5× of the public-key crypto floor", p, verdict(p))
+    p = vs_peers("auths_per_sec", "sat", True, 3.0, scen)
+    add("Throughput at saturation ≥ 3× the best peer's (kagid / best peer)", p, verdict(p))
+    p = []
+    for sc, cells in (data.get("scaling") or {}).items():
+        c1, c2 = (cells or {}).get("1") or {}, (cells or {}).get("2") or {}
+        if c1.get("auths_per_sec") and c2.get("auths_per_sec"):
+            r = c2["auths_per_sec"] / c1["auths_per_sec"]
+            p.append((short.get(sc, sc), f"{r:.2f}", r >= 1.8))
+    add("2 worker threads ≥ 1.8× one (throughput, -t 2 / -t 1)", p, verdict(p))
+    k = cell("kagid", "resume", "sat", "server_cpu_ms_per_auth")
+    p = [("", f"{k:.2f} ms at saturation", k <= 0.15)] if k is not None else []
+    add("Resumed authentication ≤ 0.15 ms of server CPU", p, verdict(p))
+    p = []
+    for sc in scen:
+        k = cell("kagid", sc, "sat", "rounds_per_auth")
+        pv = [v for v in (cell(x, sc, "sat", "rounds_per_auth") for x in peers) if v]
+        if k and pv:
+            p.append((short[sc], f"{k:.2f} vs {min(pv):.2f}", k <= min(pv) - 1 + 0.05))
+    add(f"Round trips one fewer than the best peer's at Framed-MTU "
+        f"{os.environ.get('BENCH_MTU', '1400')}", p, verdict(p))
+    cl = [(sc, cell("kagid", sc, "sat", "client_cpu_ms_per_auth")) for sc in scen]
+    cl = [(sc, v) for sc, v in cl if v is not None]
+    p = [("", f"at most {max(v for _, v in cl):.2f} ms ("
+          + ", ".join(f"{short[sc]} {v:.2f}" for sc, v in cl) + ")",
+          max(v for _, v in cl) <= 1.0)] if cl else []
+    add("`kagi bench` ≤ 1 ms of client CPU per authentication", p, verdict(p))
+    nproc = (data.get("machine") or {}).get("nproc") or NPROC
+    p = []
+    for sc in full:
+        c, fr = cell("kagid", sc, "sat", "client_cpu_ms_per_auth"), cell("freeradius", sc, "sat", "auths_per_sec")
+        if c and fr:
+            cap = int(nproc) * 1000.0 / c
+            p.append((short[sc], f"{cap:.0f}/s = {cap / fr:.1f}× FreeRADIUS's {fr:.0f}/s",
+                      cap / fr >= 3.0))
+    add(f"`kagi bench` can drive ≥ 3× the full-handshake rate FreeRADIUS sustains (its own "
+        f"ceiling on this machine: {nproc} cores × 1000 / its CPU ms per auth)", p, verdict(p))
+    ho = (data.get("halfopen") or {}).get("kagid") or {}
+    kb = ho.get("kb_per_session")
+    p = [("", f"{kb:.2f} KiB (after its ClientHello, with the TLS library's handshake state: "
+          f"{fmt(ho.get('kb_per_session_after_hello'))} KiB)", kb <= 16)] if kb is not None else []
+    add("≤ 16 KiB per half-open session", p, verdict(p))
+    mem = (data.get("memory") or {}).get("kagid") or {}
+    idle = (mem.get("idle") or {}).get("rss_kb")
+    after = (mem.get("after_expiry") or {}).get("rss_kb")
+    p = [("", f"{idle / 1024:.1f} MB", idle <= 9 * 1024)] if idle else []
+    add("Idle RSS ≤ 9 MB", p, verdict(p))
+    p = ([("", f"{after / 1024:.1f} MB after the flood expired, idle {idle / 1024:.1f} MB "
+           f"({100.0 * (after - idle) / idle:+.0f} %)", after - idle <= max(1024, 0.1 * idle))]
+         if idle and after else [])
+    add("RSS returns near its baseline after sessions expire (within 10 % or 1 MB)", p,
+        verdict(p))
+    fg = (data.get("forged") or {}).get("kagid") or {}
+    p = []
+    for key, lab in (("bad_ma", "wrong Message-Authenticator"), ("unknown", "unknown address")):
+        v = (fg.get(key) or {}).get("us_per_packet")
+        if v is not None:
+            p.append((lab, f"{v:.2f} µs", v <= 5.0))
+    add("Dropping a forged packet ≤ 5 µs of server CPU", p, verdict(p))
+    return ("### Targets at a glance\n\nThe speed targets of issue 5 against this run (details in "
+            "the tables below).\n\n| target | measured | |\n|---|---|---|\n" + "\n".join(rows)
+            + "\n")
+
+
 def report(data, servers, scen):
     m, v = data["machine"], data["versions"]
     env_used = " ".join(f"{k}={os.environ[k]}" for k in sorted(os.environ)
@@ -1445,6 +1577,9 @@ def report(data, servers, scen):
                 "saturation\" is the driver's ceiling and latency includes process start-up. "
                 "Server CPU per auth, round trips, memory and the correctness checks are "
                 "meaningful; throughput and latency comparisons are not.", ""]
+    tt = targets_table(data, servers, scen)
+    if tt:
+        out += [tt]
     out += ["Ratios: kagid / best peer; for ↑ rows above 1 is better, for ↓ rows below 1 is "
             "better. Server CPU is utime+stime of the whole process (all threads) from "
             "/proc/PID/stat over the cell, divided by successful authentications.", ""]
