@@ -245,7 +245,9 @@ next_request(struct bench *b, struct conv *c, const struct eap_buf *eap)
 	b->next_id[s] = (b->next_id[s] + 1) % IDS_PER_SOCKET;
 	b->slots[s][c->id] = c;
 	c->req = codec_out_new(c->ctx, 1, (uint8_t)c->id);
+	/* RFC 2865 §4.1: NAS-IP-Address or NAS-Identifier is a MUST. */
 	if (!c->req || codec_out_add(c->req, 1, 0, user, strlen(user)) < 0 ||
+	    codec_out_add(c->req, 32, 0, "kagi-bench", 10) < 0 ||
 	    codec_out_add(c->req, 79, 0, eap->data, eap->len) < 0 ||
 	    codec_out_add_integer(c->req, 61, 19) < 0 ||
 	    (b->mtu && codec_out_add_integer(c->req, 12, b->mtu) < 0) ||

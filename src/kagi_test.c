@@ -250,7 +250,9 @@ authenticate(const struct test_opts *o, const struct peer_config *pc, int fd,
 		int code;
 		const char *user = o->anonymous ? o->anonymous : o->identity;
 
+		/* RFC 2865 §4.1: NAS-IP-Address or NAS-Identifier is a MUST. */
 		if (!req || codec_out_add(req, 1, 0, user, strlen(user)) < 0 ||
+		    codec_out_add(req, 32, 0, "kagi-test", 9) < 0 ||
 		    codec_out_add(req, 79, 0, eap.data, eap.len) < 0 ||
 		    codec_out_add(req, 31, 0, csid, strlen(csid)) < 0 ||
 		    codec_out_add_integer(req, 61, 19) < 0 || /* NAS-Port-Type 802.11 */

@@ -39,6 +39,50 @@ done
 if grep -q 'Filter-Id = "peer-ok"' "$KT_DIR/t.out" && grep -q 'Session-Timeout = 3600' "$KT_DIR/t.out"; then kt_ok kagi-test-reply-attributes
 else kt_fail kagi-test-reply-attributes "reply attributes not printed"; fi
 
+# What kagi test and kagi bench send, as a NAS does: a silent listener keeps the first
+# Access-Request. RFC 2865 §4.1: NAS-Identifier (or NAS-IP-Address) is a MUST; RFC 3579: with
+# EAP-Message, a Message-Authenticator.
+nas_attrs() { # nas_attrs NAME CMD...: run CMD against the listener, check the captured request
+	local name=$1 port lp
+	shift
+	port=$(kt_free_port)
+	python3 - "$port" "$KT_DIR/captured" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(10)
+try:
+    d, _ = s.recvfrom(4096)
+    open(sys.argv[2], "wb").write(d)
+except socket.timeout:
+    pass
+PY
+	lp=$!
+	sleep 0.3
+	rm -f "$KT_DIR/captured"
+	"$@" -p "$port" >/dev/null 2>&1
+	wait "$lp"
+	if python3 - "$KT_DIR/captured" "$name" <<'PY'; then kt_ok "$name"; else kt_fail "$name" "see above"; fi
+import sys
+d = open(sys.argv[1], "rb").read()
+assert d[0] == 1, "not an Access-Request"
+attrs, i = {}, 20
+while i + 2 <= len(d):
+    t, l = d[i], d[i + 1]
+    attrs.setdefault(t, []).append(d[i + 2:i + l])
+    i += l
+want = b"kagi-test" if "test" in sys.argv[2] else b"kagi-bench"
+assert attrs.get(32) == [want], f"NAS-Identifier {attrs.get(32)}"
+assert len(attrs.get(80, [b""])[0]) == 16, "no Message-Authenticator"
+assert attrs.get(61) == [b"\0\0\0\x13"], "NAS-Port-Type not Wireless-802.11"
+assert 79 in attrs and 1 in attrs, "no EAP-Message / User-Name"
+PY
+}
+nas_attrs kagi-test-nas-attributes "$KAGI" test -a 127.0.0.1 -s "$KT_SECRET" --ca "$KT_DIR/pki/ca.pem" \
+	-m tls "${tlsid[@]}" -t 100
+nas_attrs kagi-bench-nas-attributes "$KAGI" bench -a 127.0.0.1 -s "$KT_SECRET" --ca "$KT_DIR/pki/ca.pem" \
+	-m tls "${tlsid[@]}" -n 1 -c 1 -t 100
+
 # EAP-TLS with --cert alone: the key is NAME.key next to NAME.pem, the identity the CN.
 if "$KAGI" test "${common[@]}" -m tls --cert "$KT_DIR/pki/alice.pem" >"$KT_DIR/t.out" 2>&1 &&
 	grep -q 'as "alice@example.org"' "$KT_DIR/t.out" && grep -q 'MPPE keys match' "$KT_DIR/t.out"; then
