@@ -46,10 +46,12 @@ nas_attrs() { # nas_attrs NAME CMD...: run CMD against the listener, check the c
 	local name=$1 port lp
 	shift
 	port=$(kt_free_port)
-	python3 - "$port" "$KT_DIR/captured" <<'PY' &
+	rm -f "$KT_DIR/captured" "$KT_DIR/listening"
+	python3 - "$port" "$KT_DIR/captured" "$KT_DIR/listening" <<'PY' &
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("127.0.0.1", int(sys.argv[1])))
+open(sys.argv[3], "w").close()
 s.settimeout(10)
 try:
     d, _ = s.recvfrom(4096)
@@ -58,8 +60,7 @@ except socket.timeout:
     pass
 PY
 	lp=$!
-	sleep 0.3
-	rm -f "$KT_DIR/captured"
+	for _ in $(seq 100); do [ -e "$KT_DIR/listening" ] && break; sleep 0.05; done
 	"$@" -p "$port" >/dev/null 2>&1
 	wait "$lp"
 	if python3 - "$KT_DIR/captured" "$name" <<'PY'; then kt_ok "$name"; else kt_fail "$name" "see above"; fi
