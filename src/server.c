@@ -59,6 +59,17 @@
 #define FLOOD_OFF 50
 #define FLOOD_SAMPLE 256
 #define FLOOD_QUIET_S 10
+/*
+ * Floods of datagrams that are dropped after reading them (a wrong Message-Authenticator from a
+ * client's address, a broken packet, an unknown source the kernel filter does not cover): at
+ * FLOOD_ON a second (over 100 ms) in one worker, it pauses PACE_US after emptying the socket
+ * before it waits again, for PACE_MS after the last such burst. Each wake-up then reads a batch
+ * instead of a datagram or two: the wake-up (a context switch) cost more than the checks. A
+ * request from a client waits at most PACE_US more meanwhile; the receive buffer holds the
+ * datagrams of the pause.
+ */
+#define PACE_US 200
+#define PACE_MS 1000
 
 enum drop_kind {
 	DROP_UNKNOWN_CLIENT,
@@ -100,6 +111,9 @@ struct worker {
 	atomic_ulong unknown; /* datagrams dropped as not from a client, ever */
 	uint64_t unknown_window_ms; /* the last 100 ms: unknown sources seen, main told or not */
 	unsigned unknown_window;
+	uint64_t dropped_window_ms; /* the last 100 ms: datagrams read and dropped */
+	unsigned dropped_window;
+	uint64_t pace_until_ms; /* pausing after each emptied socket until then (0: not) */
 };
 
 struct server {
@@ -629,6 +643,24 @@ note_unknown(struct worker *w, uint64_t now_ms)
 		log_warn("eventfd: %s", strerror(errno));
 }
 
+/* A datagram read and dropped: at a flood's rate, pace the reads (PACE_US). */
+static void
+note_dropped(struct worker *w, uint64_t now_ms)
+{
+	if (now_ms - w->dropped_window_ms >= 100) {
+		w->dropped_window_ms = now_ms;
+		w->dropped_window = 0;
+	}
+	if (++w->dropped_window != FLOOD_ON / 10)
+		return;
+	if (!w->pace_until_ms)
+		log_warn("Flood of packets being dropped (%u in 100 ms; the warnings above say why): "
+			 "reading them in batches, so a request may wait up to %d us more, until a "
+			 "second passes without such a burst",
+			 w->dropped_window, PACE_US);
+	w->pace_until_ms = now_ms + PACE_MS;
+}
+
 static void
 handle_datagram(struct worker *w, int fd, const uint8_t *buf, size_t n,
 		const struct sockaddr *from, socklen_t fromlen)
@@ -649,6 +681,7 @@ handle_datagram(struct worker *w, int fd, const uint8_t *buf, size_t n,
 	if (!job.cl) {
 		atomic_fetch_add_explicit(&w->unknown, 1, memory_order_relaxed);
 		note_unknown(w, job.now_ms);
+		note_dropped(w, job.now_ms);
 		if (drop_should_log(w, DROP_UNKNOWN_CLIENT, job.now_ms)) {
 			addr_text(from, a, sizeof(a));
 			log_warn("Dropping packet from unknown client %s (add it to clients.conf)",
@@ -658,6 +691,7 @@ handle_datagram(struct worker *w, int fd, const uint8_t *buf, size_t n,
 	}
 	raw = codec_check_raw_mac(buf, n, job.cl->secret, &job.len, w->mac);
 	if (raw != CODEC_RAW_OK) {
+		note_dropped(w, job.now_ms);
 		if (drop_should_log(w, DROP_BAD_PACKET, job.now_ms)) {
 			addr_text(from, a, sizeof(a));
 			log_warn("Dropping packet from client %s (%s): %s", job.cl->shortname, a,
@@ -696,8 +730,11 @@ handle_datagram(struct worker *w, int fd, const uint8_t *buf, size_t n,
 	process_job(w, &job);
 }
 
-/* Read what is waiting on a listening socket (non-blocking), at most MAX_BATCH datagrams. */
-static void
+/*
+ * Read what is waiting on a listening socket (non-blocking), at most MAX_BATCH datagrams.
+ * True if the socket was emptied.
+ */
+static bool
 drain_socket(struct worker *w, int fd, uint8_t *buf, size_t buflen)
 {
 	unsigned k;
@@ -708,9 +745,25 @@ drain_socket(struct worker *w, int fd, uint8_t *buf, size_t buflen)
 		ssize_t got = recvfrom(fd, buf, buflen, 0, (struct sockaddr *)&from, &fromlen);
 
 		if (got < 0)
-			break;
+			return true;
 		handle_datagram(w, fd, buf, (size_t)got, (struct sockaddr *)&from, fromlen);
 	}
+	return false;
+}
+
+/* In a flood of dropped datagrams (note_dropped), let the next batch gather before waiting. */
+static void
+pace(struct worker *w)
+{
+	static const struct timespec pause = {0, PACE_US * 1000L};
+
+	if (!w->pace_until_ms)
+		return;
+	if (mono_ms() >= w->pace_until_ms) {
+		w->pace_until_ms = 0;
+		return;
+	}
+	nanosleep(&pause, NULL);
 }
 
 static void *
@@ -753,11 +806,15 @@ worker_main(void *arg)
 			log_error("epoll_wait: %s", strerror(errno));
 			break;
 		}
+		bool emptied = false;
+
 		for (k = 0; k < n; k++) {
 			if (ev[k].data.fd == srv->stop_fd)
 				goto out;
-			drain_socket(w, ev[k].data.fd, buf, CODEC_MAX_PACKET + 1);
+			emptied |= drain_socket(w, ev[k].data.fd, buf, CODEC_MAX_PACKET + 1);
 		}
+		if (emptied)
+			pace(w);
 	}
 out:
 	if (ep >= 0)

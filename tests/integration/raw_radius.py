@@ -806,6 +806,30 @@ def udp_socket_drops(port):
     raise Fail("no UDP socket on 127.0.0.1:%d in /proc/net/udp" % port)
 
 
+def start_flood(t, raw, src):
+    """Send raw to kagid from src at about 4000 packets/s in a thread, until the returned event
+    is set (and at most 60 s, even if the test body hangs). Returns (event, thread)."""
+    stop = threading.Event()
+
+    def flood():
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind((src, 0))
+        s.setblocking(False)
+        end = time.monotonic() + 60
+        while not stop.is_set() and time.monotonic() < end:
+            for _ in range(40):
+                try:
+                    s.sendto(raw, t.server)
+                except OSError:
+                    pass
+            time.sleep(0.01)
+        s.close()
+
+    th = threading.Thread(target=flood)
+    th.start()
+    return stop, th
+
+
 @case("unknown-flood-kernel-filter")
 def c_unknown_flood(t):
     """About 4000 packets/s from an address that is not a client: kagid has the kernel drop
@@ -819,24 +843,7 @@ def c_unknown_flood(t):
             raise Fail("cannot bind %s: %s" % (ip, e))
     raw = build(ACCESS_REQUEST, 1, os.urandom(16), [(A_USER_NAME, b"flood")], t.secret,
                 bad_ma=True)
-    stop = threading.Event()
-
-    def flood():
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.bind(("127.0.0.2", 0))
-        s.setblocking(False)
-        end = time.monotonic() + 60  # bounded even if the test body hangs
-        while not stop.is_set() and time.monotonic() < end:
-            for _ in range(40):
-                try:
-                    s.sendto(raw, t.server)
-                except OSError:
-                    pass
-            time.sleep(0.01)
-        s.close()
-
-    th = threading.Thread(target=flood)
-    th.start()
+    stop, th = start_flood(t, raw, "127.0.0.2")
     try:
         if not wait_kagid_log(t, "Flood of about", 5):
             raise Fail("no flood warning after 5 s of ~4000 packets/s from 127.0.0.2")
@@ -863,6 +870,32 @@ def c_unknown_flood(t):
     t.expect_drop(raw, "Access-Request from 127.0.0.2 after the flood", src="127.0.0.2")
     if not wait_kagid_log(t, "unknown client 127.0.0.2", 2, seen):
         raise Fail("after the flood a packet from 127.0.0.2 did not reach kagid (not logged)")
+
+
+@case("bad-mac-flood-paced")
+def c_bad_mac_flood(t):
+    """About 4000 packets/s with a wrong Message-Authenticator from the client's own address:
+    kagid says it reads them in batches (it pauses after emptying its socket instead of waking
+    up for each), and the client is still answered throughout: a conversation starts, and
+    Status-Server is answered, during the flood; a conversation starts after it."""
+    raw = build(ACCESS_REQUEST, 1, os.urandom(16), [(A_USER_NAME, b"forged")], t.secret,
+                bad_ma=True)
+    seen = kagid_log_count(t, "Flood of packets being dropped")
+    stop, th = start_flood(t, raw, "127.0.0.1")
+    try:
+        if not wait_kagid_log(t, "Flood of packets being dropped", 5, seen):
+            raise Fail("no pacing warning after 5 s of ~4000 forged packets/s from 127.0.0.1")
+        for i in range(3):
+            Conv(t).start()
+            # a paced worker pauses 0.2 ms: a second is room for a loaded machine, not a
+            # stalled one
+            t.status_server(timeout=1.0)
+    finally:
+        stop.set()
+        th.join()
+    time.sleep(1.2)  # the pacing ends a second after the last burst
+    Conv(t).start()
+    t.status_server()
 
 
 # 4. malformed

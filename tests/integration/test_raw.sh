@@ -2,8 +2,9 @@
 # tests/integration/test_raw.sh: raw-packet tests of kagid's RADIUS layer (raw_radius.py).
 #
 # Main run: a kagid with small session limits (so the flood case fills the table), every case
-# but "expiry" and "unknown-flood-kernel-filter". Then a second kagid with session_timeout = 2
-# for those two (the second rewrites clients.conf and turns the kernel filter on and off).
+# but "expiry", "unknown-flood-kernel-filter" and "bad-mac-flood-paced". Then a second kagid with
+# session_timeout = 2 for those three (the second rewrites clients.conf and turns the kernel
+# filter on and off; the third makes it pace its reads for a while).
 # KT_KEEP=1 keeps $KT_DIR (kagid-main.log / auth-main.log: the first instance's logs).
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,7 +29,7 @@ kt_init
 kt_config "" "$(limits 30)"
 kt_start
 python3 "$HERE/raw_radius.py" --port "$KT_PORT" --secret "$KT_SECRET" --pid "$KT_PID" \
-	--dir "$KT_DIR" --skip expiry,unknown-flood-kernel-filter
+	--dir "$KT_DIR" --skip expiry,unknown-flood-kernel-filter,bad-mac-flood-paced
 rc=$?
 kt_stop
 cp "$KT_DIR/kagid.log" "$KT_DIR/kagid-main.log" 2>/dev/null
@@ -37,7 +38,7 @@ cp "$KT_DIR/auth.log" "$KT_DIR/auth-main.log" 2>/dev/null
 kt_config "" "$(limits 2)"
 kt_start
 python3 "$HERE/raw_radius.py" --port "$KT_PORT" --secret "$KT_SECRET" --pid "$KT_PID" \
-	--dir "$KT_DIR" --only expiry,unknown-flood-kernel-filter --no-selftest || rc=1
+	--dir "$KT_DIR" --only expiry,unknown-flood-kernel-filter,bad-mac-flood-paced --no-selftest || rc=1
 kt_stop
 
 [ "$KT_FAILS" -eq 0 ] || rc=1
