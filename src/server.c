@@ -801,13 +801,12 @@ worker_main(void *arg)
 	}
 	for (;;) {
 		int n = epoll_wait(ep, ev, 16, -1), k;
+		bool emptied = false;
 
 		if (n < 0 && errno != EINTR) {
 			log_error("epoll_wait: %s", strerror(errno));
 			break;
 		}
-		bool emptied = false;
-
 		for (k = 0; k < n; k++) {
 			if (ev[k].data.fd == srv->stop_fd)
 				goto out;
