@@ -573,6 +573,25 @@ fail:
 	return NULL;
 }
 
+const char *
+codec_code_name(int code)
+{
+	switch (code) {
+	case CODEC_ACCESS_REQUEST:
+		return "Access-Request";
+	case CODEC_ACCESS_ACCEPT:
+		return "Access-Accept";
+	case CODEC_ACCESS_REJECT:
+		return "Access-Reject";
+	case CODEC_ACCESS_CHALLENGE:
+		return "Access-Challenge";
+	case CODEC_STATUS_SERVER:
+		return "Status-Server";
+	default:
+		return "packet";
+	}
+}
+
 int
 codec_request_code(const struct codec_request *req)
 {

@@ -89,6 +89,9 @@ struct codec_request *codec_request_decode(TALLOC_CTX *ctx, const uint8_t *buf, 
 					   const char *secret, char *err, size_t errlen);
 
 int codec_request_code(const struct codec_request *req);
+
+/* codec_code_name - "Access-Request", "Access-Challenge", ...; "packet" for other codes. */
+const char *codec_code_name(int code);
 int codec_request_id(const struct codec_request *req);
 /* Raw value of the first attribute (vendor 0), or NULL. EAP-Message pieces come joined. */
 const uint8_t *codec_request_attr(const struct codec_request *req, unsigned attr, size_t *len);

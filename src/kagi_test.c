@@ -174,21 +174,6 @@ exchange(TALLOC_CTX *ctx, int fd, const struct test_opts *o, struct codec_out *r
 	return NULL;
 }
 
-static const char *
-code_name(int c)
-{
-	switch (c) {
-	case 2:
-		return "Access-Accept";
-	case 3:
-		return "Access-Reject";
-	case 11:
-		return "Access-Challenge";
-	default:
-		return "reply";
-	}
-}
-
 /*
  * "EAP-Response/TLS, 1386 bytes, more fragments" for the EAP packet in d (len octets), into out.
  * For the TLS-based types the flags that matter to the exchange: start, more fragments, and an
@@ -271,13 +256,13 @@ authenticate(const struct test_opts *o, const struct peer_config *pc, int fd,
 			char sent[96], got[96];
 
 			printf("  round %u: -> Access-Request (%s) <- %s (%s)\n", round,
-			       eap_describe(eap.data, eap.len, sent, sizeof(sent)), code_name(code),
+			       eap_describe(eap.data, eap.len, sent, sizeof(sent)), codec_code_name(code),
 			       eap_describe(v, v ? vlen : 0, got, sizeof(got)));
 		}
 		talloc_free(eap.data);
 		eap.data = NULL;
 		if (!v) {
-			printf("  %s without EAP-Message\n", code_name(code));
+			printf("  %s without EAP-Message\n", codec_code_name(code));
 			goto out;
 		}
 		st = peer_process(p, ctx, v, vlen, &eap);
@@ -313,7 +298,7 @@ authenticate(const struct test_opts *o, const struct peer_config *pc, int fd,
 			OPENSSL_cleanse(sk, sizeof(sk));
 			goto out;
 		}
-		printf("  %s: %s\n", code == 3 ? "Access-Reject" : code_name(code),
+		printf("  %s: %s\n", codec_code_name(code),
 		       peer_error(p) ? peer_error(p) : "the peer refused the server's answer");
 		goto out;
 	}

@@ -102,6 +102,12 @@ struct drop_limit {
  * A worker thread's own state: nothing here is shared, so nothing here needs a lock, except
  * unknown, which main reads (flood_check).
  */
+/* Datagrams of one kind counted over 100 ms windows (burst_hit). */
+struct burst {
+	uint64_t start_ms;
+	unsigned n;
+};
+
 struct worker {
 	struct server *srv;
 	struct conf *conf; /* reference: the generation it last saw */
@@ -109,10 +115,8 @@ struct worker {
 	struct codec_mac *mac; /* Message-Authenticator checks, reply signing */
 	struct drop_limit drops;
 	atomic_ulong unknown; /* datagrams dropped as not from a client, ever */
-	uint64_t unknown_window_ms; /* the last 100 ms: unknown sources seen, main told or not */
-	unsigned unknown_window;
-	uint64_t dropped_window_ms; /* the last 100 ms: datagrams read and dropped */
-	unsigned dropped_window;
+	struct burst unknown_burst; /* unknown sources seen (main told at a flood's rate) */
+	struct burst dropped_burst; /* datagrams read and dropped (paced at a flood's rate) */
 	uint64_t pace_until_ms; /* pausing after each emptied socket until then (0: not) */
 };
 
@@ -197,25 +201,6 @@ addr_ip(const struct sockaddr *sa, char *out, size_t outlen)
 	else if (sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
 			  (socklen_t)outlen);
-}
-
-static const char *
-code_name(int code)
-{
-	switch (code) {
-	case CODEC_ACCESS_REQUEST:
-		return "Access-Request";
-	case CODEC_ACCESS_ACCEPT:
-		return "Access-Accept";
-	case CODEC_ACCESS_REJECT:
-		return "Access-Reject";
-	case CODEC_ACCESS_CHALLENGE:
-		return "Access-Challenge";
-	case CODEC_STATUS_SERVER:
-		return "Status-Server";
-	default:
-		return "packet";
-	}
 }
 
 /*
@@ -390,7 +375,7 @@ send_reply(struct server *srv, const struct job *job, struct codec_reply *rep, u
 
 		addr_text(to, a, sizeof(a));
 		log_msg(LOG_LVL_DEBUG, "Sent %s Id %u to %s length %zu",
-			code_name(codec_reply_code(rep)), job->buf[1], a, outlen);
+			codec_code_name(codec_reply_code(rep)), job->buf[1], a, outlen);
 		codec_reply_describe(rep, trace_attr, NULL);
 	}
 	/* Cached before it is sent: a retransmission racing the reply must find it. */
@@ -585,7 +570,7 @@ process_job(struct worker *w, struct job *job)
 	if (srv->debug) {
 		addr_text(job->from, a, sizeof(a));
 		log_msg(LOG_LVL_DEBUG, "Received %s Id %u from %s length %zu (client %s)",
-			code_name(codec_request_code(req)), job->buf[1], a, job->len,
+			codec_code_name(codec_request_code(req)), job->buf[1], a, job->len,
 			cl->shortname);
 		codec_request_describe(req, trace_attr, NULL);
 	}
@@ -625,6 +610,17 @@ worker_conf(struct worker *w)
 	return w->conf;
 }
 
+/* Count one; true when this window just reached a flood's rate (FLOOD_ON a second). */
+static bool
+burst_hit(struct burst *b, uint64_t now_ms)
+{
+	if (now_ms - b->start_ms >= 100) {
+		b->start_ms = now_ms;
+		b->n = 0;
+	}
+	return ++b->n == FLOOD_ON / 10;
+}
+
 /*
  * A datagram from an address that is not a client: at a flood's rate (FLOOD_ON a second, over
  * 100 ms) main is told at once rather than at its next once-a-second tick.
@@ -634,11 +630,7 @@ note_unknown(struct worker *w, uint64_t now_ms)
 {
 	static const uint64_t one = 1;
 
-	if (now_ms - w->unknown_window_ms >= 100) {
-		w->unknown_window_ms = now_ms;
-		w->unknown_window = 0;
-	}
-	if (++w->unknown_window == FLOOD_ON / 10 &&
+	if (burst_hit(&w->unknown_burst, now_ms) &&
 	    write(w->srv->flood_fd, &one, sizeof(one)) != sizeof(one))
 		log_warn("eventfd: %s", strerror(errno));
 }
@@ -647,17 +639,13 @@ note_unknown(struct worker *w, uint64_t now_ms)
 static void
 note_dropped(struct worker *w, uint64_t now_ms)
 {
-	if (now_ms - w->dropped_window_ms >= 100) {
-		w->dropped_window_ms = now_ms;
-		w->dropped_window = 0;
-	}
-	if (++w->dropped_window != FLOOD_ON / 10)
+	if (!burst_hit(&w->dropped_burst, now_ms))
 		return;
 	if (!w->pace_until_ms)
 		log_warn("Flood of packets being dropped (%u in 100 ms; the warnings above say why): "
 			 "reading them in batches, so a request may wait up to %d us more, until a "
 			 "second passes without such a burst",
-			 w->dropped_window, PACE_US);
+			 w->dropped_burst.n, PACE_US);
 	w->pace_until_ms = now_ms + PACE_MS;
 }
 
