@@ -45,6 +45,7 @@ struct codec_reply {
 	RADIUS_PACKET *packet;
 	RADIUS_PACKET *original;
 	bool have_mppe; /* MS-MPPE-Recv-Key and -Send-Key, encrypted by mppe_append */
+	bool encoded;	/* packet->data is the signed reply of the attributes as they are */
 	uint8_t mppe_recv[32];
 	uint8_t mppe_send[32];
 };
@@ -587,6 +588,10 @@ codec_code_name(int code)
 		return "Access-Challenge";
 	case CODEC_STATUS_SERVER:
 		return "Status-Server";
+	case CODEC_ACCOUNTING_REQUEST:
+		return "Accounting-Request";
+	case CODEC_ACCOUNTING_RESPONSE:
+		return "Accounting-Response";
 	default:
 		return "packet";
 	}
@@ -668,6 +673,29 @@ attr_is_secret(const VALUE_PAIR *vp)
 	}
 	/* Microsoft: MS-CHAP values and MPPE keys. */
 	return vp->da->vendor == VENDORPEC_MICROSOFT;
+}
+
+/*
+ * Attributes of the conversation that kagid puts in replies itself: configured copies would
+ * duplicate or contradict them (two Message-Authenticators cannot be signed).
+ */
+static bool
+attr_is_kagids(const DICT_ATTR *da)
+{
+	if (da->vendor == VENDORPEC_MICROSOFT)
+		return da->attr == PW_MSCHAP_MPPE_SEND_KEY || da->attr == PW_MSCHAP_MPPE_RECV_KEY;
+	if (da->vendor)
+		return false;
+	switch (da->attr) {
+	case PW_MESSAGE_AUTHENTICATOR:
+	case PW_EAP_MESSAGE:
+	case PW_STATE:
+	case PW_PROXY_STATE:
+	case PW_EAP_KEY_NAME:
+		return true;
+	default:
+		return false;
+	}
 }
 
 /* Only EAP-Message may exceed one attribute's 253 octets (it is split, RFC 3579 §3.1). */
@@ -793,6 +821,7 @@ static int
 codec_reply_add_locked(struct codec_reply *rep, unsigned attr, unsigned vendor, const void *data,
 		       size_t len)
 {
+	rep->encoded = false;
 	return packet_add(rep->packet, attr, vendor, data, len);
 }
 
@@ -809,27 +838,88 @@ codec_reply_add_mppe(struct codec_reply *rep, const uint8_t recv_key[32],
 	memcpy(rep->mppe_recv, recv_key, 32);
 	memcpy(rep->mppe_send, send_key, 32);
 	rep->have_mppe = true;
+	rep->encoded = false;
 	return 0;
+}
+
+/* The reply's attribute of vp's kind: same attribute and vendor, and tag where it has one. */
+static VALUE_PAIR *
+reply_find_like(const struct codec_reply *rep, const VALUE_PAIR *vp)
+{
+	return fr_pair_find_by_da(rep->packet->vps, vp->da,
+				  vp->da->flags.has_tag ? vp->tag : TAG_ANY);
 }
 
 static int
 codec_reply_add_pairs_locked(struct codec_reply *rep, const struct codec_pairs *pairs)
 {
-	VALUE_PAIR *copy;
+	VALUE_PAIR *add = NULL;
+	vp_cursor_t out;
+	const VALUE_PAIR *vp;
 
 	if (!pairs || !pairs->vps)
 		return 0;
-	copy = fr_pair_list_copy(rep->packet, pairs->vps);
-	if (!copy)
-		return -1;
-	fr_pair_add(&rep->packet->vps, copy);
+	/* Checked against the reply as it was: the list's own repeats (Cisco-AVPair) all go. */
+	fr_cursor_init(&out, &add);
+	for (vp = pairs->vps; vp; vp = vp->next) {
+		VALUE_PAIR *copy;
+
+		if (reply_find_like(rep, vp))
+			continue;
+		copy = fr_pair_copy(rep->packet, vp);
+		if (!copy) {
+			fr_pair_list_free(&add);
+			return -1;
+		}
+		fr_cursor_insert(&out, copy);
+	}
+	fr_pair_add(&rep->packet->vps, add);
+	rep->encoded = false;
 	return 0;
+}
+
+/*
+ * The exact length rad_encode gives the attributes of a reply (it skips the same ones), from
+ * encoding each into scratch space; -1 if one cannot be encoded.
+ */
+static ssize_t
+encoded_attrs_len(const struct codec_reply *rep, const char *secret)
+{
+	uint8_t scratch[CODEC_MAX_PACKET];
+	const VALUE_PAIR *vp = rep->packet->vps;
+	size_t total = 0;
+
+	while (vp) {
+		const DICT_ATTR *da = vp->da;
+		int n;
+
+		/* rad_encode: internal attributes are not sent, nor empty ones but a few. */
+		if ((da->vendor == 0 && (da->attr & 0xFFFF) >= 256 && !da->flags.extended &&
+		     !da->flags.long_extended) ||
+		    (vp->vp_length == 0 && (da->vendor != 0 ||
+					    (da->attr != PW_CHARGEABLE_USER_IDENTITY &&
+					     da->attr != PW_MESSAGE_AUTHENTICATOR)))) {
+			vp = vp->next;
+			continue;
+		}
+		if (vp->vp_length == 0) {
+			total += 2;
+			vp = vp->next;
+			continue;
+		}
+		n = rad_vp2attr(rep->packet, rep->original, secret, &vp, scratch, sizeof(scratch));
+		if (n <= 0)
+			return -1;
+		total += (size_t)n;
+	}
+	return (ssize_t)total;
 }
 
 static int
 codec_reply_encode_locked(struct codec_reply *rep, const char *secret, char *err, size_t errlen)
 {
-	size_t want = 0;
+	size_t want = 0, mppe = rep->have_mppe ? 2 * MPPE_VSA_LEN : 0;
+	ssize_t exact = -1;
 	vp_cursor_t cursor;
 	VALUE_PAIR *vp;
 
@@ -848,11 +938,20 @@ codec_reply_encode_locked(struct codec_reply *rep, const char *secret, char *err
 		}
 		want += l + (vp->vp_length / 247) * 8;
 	}
-	if (rep->have_mppe)
-		want += 2 * MPPE_VSA_LEN;
-	if (want + RADIUS_HDR_LEN > CODEC_MAX_PACKET - 64) {
-		snprintf(err, errlen, "reply too large (%zu bytes of attributes)", want);
-		return -1;
+	/* Past the quick bound, measure: RADIUS allows 4096 octets (RFC 2865 §3). */
+	if (want + mppe + RADIUS_HDR_LEN > CODEC_MAX_PACKET) {
+		exact = encoded_attrs_len(rep, secret);
+		if (exact < 0) {
+			snprintf(err, errlen, "cannot encode reply: %s", fr_strerror());
+			return -1;
+		}
+		if ((size_t)exact + mppe + RADIUS_HDR_LEN > CODEC_MAX_PACKET) {
+			snprintf(err, errlen,
+				 "reply too large: %zu octets, RADIUS allows %d (fewer or shorter "
+				 "reply attributes)",
+				 (size_t)exact + mppe + RADIUS_HDR_LEN, CODEC_MAX_PACKET);
+			return -1;
+		}
 	}
 	talloc_free(rep->packet->data);
 	rep->packet->data = NULL;
@@ -861,7 +960,9 @@ codec_reply_encode_locked(struct codec_reply *rep, const char *secret, char *err
 		snprintf(err, errlen, "cannot encode reply: %s", fr_strerror());
 		return -1;
 	}
-	if (!rep->packet->data || rep->packet->data_len < RADIUS_HDR_LEN) {
+	if (!rep->packet->data || rep->packet->data_len < RADIUS_HDR_LEN ||
+	    (exact >= 0 && rep->packet->data_len != (size_t)exact + RADIUS_HDR_LEN)) {
+		/* rad_encode drops what does not fit and still succeeds: never send half. */
 		snprintf(err, errlen, "cannot encode reply");
 		return -1;
 	}
@@ -910,9 +1011,14 @@ codec_pairs_parse_locked(TALLOC_CTX *ctx, const char *text, char *err, size_t er
 		VALUE_PAIR *vp;
 
 		for (vp = fr_cursor_init(&cursor, &p->vps); vp; vp = fr_cursor_next(&cursor)) {
-			if (!value_fits(vp)) {
-				snprintf(err, errlen, "attribute %s: value too long for RADIUS",
-					 vp->da->name);
+			const char *why = NULL;
+
+			if (!value_fits(vp))
+				why = "value too long for RADIUS";
+			else if (attr_is_kagids(vp->da))
+				why = "kagid sets it itself; it cannot be configured";
+			if (why) {
+				snprintf(err, errlen, "attribute %s: %s", vp->da->name, why);
 				talloc_free(p);
 				return NULL;
 			}
@@ -1208,6 +1314,17 @@ codec_reply_add(struct codec_reply *rep, unsigned attr, unsigned vendor, const v
 	return r;
 }
 
+bool
+codec_reply_has(const struct codec_reply *rep, unsigned attr)
+{
+	bool r;
+
+	pthread_mutex_lock(&codec_lock);
+	r = fr_pair_find_by_num(rep->packet->vps, attr, 0, TAG_ANY) != NULL;
+	pthread_mutex_unlock(&codec_lock);
+	return r;
+}
+
 int
 codec_reply_add_pairs(struct codec_reply *rep, const struct codec_pairs *pairs)
 {
@@ -1280,6 +1397,8 @@ codec_reply_encode_mac(struct codec_reply *rep, const char *secret, struct codec
 {
 	int r;
 
+	if (rep->encoded)
+		goto done;
 	pthread_mutex_lock(&codec_lock);
 	r = codec_reply_encode_locked(rep, secret, err, errlen);
 	pthread_mutex_unlock(&codec_lock);
@@ -1294,6 +1413,8 @@ codec_reply_encode_mac(struct codec_reply *rep, const char *secret, struct codec
 		snprintf(err, errlen, "cannot sign reply (MD5 unavailable)");
 		return -1;
 	}
+	rep->encoded = true;
+done:
 	*out = rep->packet->data;
 	*outlen = rep->packet->data_len;
 	return 0;

@@ -24,6 +24,8 @@ enum codec_code {
 	CODEC_ACCESS_REQUEST = 1,
 	CODEC_ACCESS_ACCEPT = 2,
 	CODEC_ACCESS_REJECT = 3,
+	CODEC_ACCOUNTING_REQUEST = 4,
+	CODEC_ACCOUNTING_RESPONSE = 5,
 	CODEC_ACCESS_CHALLENGE = 11,
 	CODEC_STATUS_SERVER = 12,
 };
@@ -121,8 +123,13 @@ int codec_reply_add_string(struct codec_reply *rep, unsigned attr, const char *s
 /* Add MS-MPPE-Recv-Key / MS-MPPE-Send-Key (salt-encrypted by the encoder, RFC 2548 §2.4). */
 int codec_reply_add_mppe(struct codec_reply *rep, const uint8_t recv_key[32],
 			 const uint8_t send_key[32]);
-/* Append copies of configured attributes. */
+/*
+ * Append copies of configured attributes, but not those the reply already has (the same
+ * attribute, and tag where it has one): what was added first, the more specific, wins.
+ */
 int codec_reply_add_pairs(struct codec_reply *rep, const struct codec_pairs *pairs);
+/* Whether the reply has an attribute (vendor 0). */
+bool codec_reply_has(const struct codec_reply *rep, unsigned attr);
 int codec_reply_code(const struct codec_reply *rep);
 /*
  * codec_reply_encode - encode and sign (Response Authenticator and Message-Authenticator).

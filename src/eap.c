@@ -177,20 +177,15 @@ method_begin(struct eap_session *s, TALLOC_CTX *ctx, const struct eap_method *m,
 	return step;
 }
 
-enum eap_step
-eap_start(struct eap_session *s, TALLOC_CTX *ctx, const uint8_t *eap, size_t len,
-	  struct eap_buf *out)
+/* An EAP-Response/Identity (checked; l its length): note the identity, start the first method. */
+static enum eap_step
+identity_response(struct eap_session *s, TALLOC_CTX *ctx, const uint8_t *eap, size_t l,
+		  struct eap_buf *out)
 {
-	size_t l, idlen;
-	const char *bad = eap_packet_check(eap, len, &l);
+	size_t idlen;
 	const struct eap_method *m;
 	const char *nul;
 
-	s->rounds = 1;
-	if (bad) {
-		session_set_reason(s, "%s", bad);
-		return fail(s, ctx, len >= 2 ? eap[1] : 0, out);
-	}
 	if (eap[4] != EAP_TYPE_IDENTITY) {
 		session_set_reason(s, "conversation must start with EAP-Response/Identity, got %s",
 				   eap_type_name(eap[4]));
@@ -213,6 +208,49 @@ eap_start(struct eap_session *s, TALLOC_CTX *ctx, const uint8_t *eap, size_t len
 		return fail(s, ctx, eap[1], out);
 	}
 	return method_begin(s, ctx, m, (uint8_t)(eap[1] + 1), out);
+}
+
+/*
+ * RFC 3579 §2.1 EAP-Start: the NAS leaves the Identity exchange to the server. Ask for it; the
+ * identifier comes from the random State.
+ */
+static enum eap_step
+request_identity(struct eap_session *s, TALLOC_CTX *ctx, struct eap_buf *out)
+{
+	uint8_t id = s->state[0];
+	struct eap_buf req;
+
+	if (eap_packet_build(s, EAP_CODE_REQUEST, id, EAP_TYPE_IDENTITY, NULL, 0, &req) < 0) {
+		session_set_reason(s, "out of memory");
+		return fail(s, ctx, id, out);
+	}
+	talloc_free(s->last_request.data);
+	s->last_request = req;
+	s->last_id = id;
+	s->want_identity = true;
+	out->data = talloc_memdup(ctx, req.data, req.len);
+	out->len = out->data ? req.len : 0;
+	session_trace(s, "EAP: EAP-Start from the NAS: -> Request/Identity id %u", id);
+	return out->data ? EAP_STEP_CONTINUE : EAP_STEP_FAIL;
+}
+
+enum eap_step
+eap_start(struct eap_session *s, TALLOC_CTX *ctx, const uint8_t *eap, size_t len,
+	  struct eap_buf *out)
+{
+	size_t l;
+	const char *bad;
+
+	s->rounds = 1;
+	/* An empty EAP-Message; FreeRADIUS takes two octets the same way, as NASes send it. */
+	if (len == 0 || len == 2)
+		return request_identity(s, ctx, out);
+	bad = eap_packet_check(eap, len, &l);
+	if (bad) {
+		session_set_reason(s, "%s", bad);
+		return fail(s, ctx, len >= 2 ? eap[1] : 0, out);
+	}
+	return identity_response(s, ctx, eap, l, out);
 }
 
 static bool
@@ -273,15 +311,17 @@ eap_continue(struct eap_session *s, TALLOC_CTX *ctx, const uint8_t *eap, size_t 
 		session_set_reason(s, "too many rounds");
 		return fail(s, ctx, len >= 2 ? eap[1] : s->last_id, out);
 	}
-	if (bad || eap[1] != s->last_id || (eap[4] != s->method->type && eap[4] != EAP_TYPE_NAK)) {
+	if (!bad && eap[1] != s->last_id)
+		bad = "EAP identifier does not match the Request";
+	else if (!bad && (s->want_identity ? eap[4] != EAP_TYPE_IDENTITY
+					   : eap[4] != s->method->type && eap[4] != EAP_TYPE_NAK))
+		bad = "EAP Response of the wrong type";
+	if (bad) {
 		/*
 		 * RFC 3748 §4.1 says discard; over RADIUS the NAS needs an answer, so the last
 		 * Request is sent again, up to max_invalid times.
 		 */
 		s->invalid++;
-		if (!bad)
-			bad = eap[1] != s->last_id ? "EAP identifier does not match the Request"
-						   : "EAP Response of the wrong type";
 		session_trace(s, "EAP: invalid packet (%s), %u of %u", bad, s->invalid,
 			      s->conf->limits.max_invalid);
 		if (s->invalid >= s->conf->limits.max_invalid) {
@@ -293,6 +333,10 @@ eap_continue(struct eap_session *s, TALLOC_CTX *ctx, const uint8_t *eap, size_t 
 		return out->data ? EAP_STEP_CONTINUE : EAP_STEP_FAIL;
 	}
 	id = eap[1];
+	if (s->want_identity) {
+		s->want_identity = false;
+		return identity_response(s, ctx, eap, l, out);
+	}
 	if (eap[4] == EAP_TYPE_NAK)
 		return handle_nak(s, ctx, eap, l, out);
 

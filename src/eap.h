@@ -79,7 +79,8 @@ const char *eap_type_name(uint8_t type);
 const char *eap_packet_check(const uint8_t *eap, size_t len, size_t *eap_len);
 
 /*
- * eap_start - begin a conversation on a new session from an EAP-Response/Identity.
+ * eap_start - begin a conversation on a new session from an EAP-Response/Identity, or from
+ *   an EAP-Start (RFC 3579 §2.1: an EAP-Message of 0 or 2 octets) by asking for the identity.
  * eap_continue - process the next Response of the conversation.
  * Both put the complete EAP packet to send in out (child of ctx) and return the step; on FAIL,
  * out holds an EAP-Failure and s->reason says why.

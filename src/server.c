@@ -333,6 +333,12 @@ session_dropped(void *arg, struct eap_session *s, const char *why)
 			if (quiet)
 				return;
 		}
+	} else if (s->reason) {
+		/* Keep why it was failing (a fatal alert the peer never acknowledged, say). */
+		char was[sizeof(s->reason_buf)];
+
+		snprintf(was, sizeof(was), "%s", s->reason);
+		session_set_reason(s, "%s; then the peer stopped answering (session timeout)", was);
 	} else {
 		s->reason = "peer stopped answering (session timeout)";
 	}
@@ -409,8 +415,6 @@ build_accept(TALLOC_CTX *ctx, struct codec_request *req, struct eap_session *s,
 
 	if (!rep)
 		return NULL;
-	if (s->identity[0])
-		codec_reply_add_string(rep, CODEC_ATTR_USER_NAME, s->identity);
 	if (s->have_keys) {
 		/* RFC 5216 §2.3 / RFC 2548: Recv-Key = MSK[0..31], Send-Key = MSK[32..63]. */
 		if (codec_reply_add_mppe(rep, s->msk, s->msk + 32) < 0)
@@ -420,7 +424,11 @@ build_accept(TALLOC_CTX *ctx, struct codec_request *req, struct eap_session *s,
 			codec_reply_add(rep, CODEC_ATTR_EAP_KEY_NAME, 0, s->session_id,
 					s->session_id_len);
 	}
-	/* Most specific first: the user, its groups in order, then the certificate rule. */
+	/*
+	 * Most specific first, and each attribute from the most specific source that has it: the
+	 * user, its groups in order, then the certificate rule. A configured User-Name replaces
+	 * the authenticated identity (RFC 2865 §5.1: at most one).
+	 */
 	if (s->user) {
 		unsigned g;
 
@@ -432,6 +440,8 @@ build_accept(TALLOC_CTX *ctx, struct codec_request *req, struct eap_session *s,
 	}
 	if (codec_reply_add_pairs(rep, s->reply_rule) < 0)
 		return NULL;
+	if (s->identity[0] && !codec_reply_has(rep, CODEC_ATTR_USER_NAME))
+		codec_reply_add_string(rep, CODEC_ATTR_USER_NAME, s->identity);
 	return rep;
 }
 
@@ -450,7 +460,9 @@ handle_access_request(struct server *srv, TALLOC_CTX *ctx, const struct job *job
 	struct eap_buf out = {NULL, 0};
 	enum eap_step step;
 	struct codec_reply *rep;
-	char nas[INET6_ADDRSTRLEN];
+	const uint8_t *enc;
+	size_t enc_len;
+	char nas[INET6_ADDRSTRLEN], why[256];
 
 	addr_ip(from, nas, sizeof(nas));
 	if (!eap) {
@@ -524,9 +536,15 @@ handle_access_request(struct server *srv, TALLOC_CTX *ctx, const struct job *job
 		session_release(s, now_ms);
 		return rep;
 	case EAP_STEP_SUCCESS:
+		/* Encoded (and kept) before anything is logged or kept: what is logged is sent. */
 		rep = build_accept(ctx, req, s, &out);
-		if (!rep) {
-			session_set_reason(s, "cannot build Access-Accept");
+		if (!rep || codec_reply_encode_mac(rep, cl->secret, job->mac, &enc, &enc_len, why,
+						   sizeof(why)) < 0) {
+			log_error("client %s: cannot send Access-Accept: %s", cl->shortname,
+				  rep ? why : "out of memory");
+			session_set_reason(s, "Access-Accept could not be built: %s",
+					   rep ? why : "out of memory");
+			out.data = NULL; /* the EAP-Success was not sent: EAP-Failure instead */
 			break;
 		}
 		if (s->method && s->method->accepted)
@@ -682,8 +700,17 @@ handle_datagram(struct worker *w, int fd, const uint8_t *buf, size_t n,
 		note_dropped(w, job.now_ms);
 		if (drop_should_log(w, DROP_BAD_PACKET, job.now_ms)) {
 			addr_text(from, a, sizeof(a));
-			log_warn("Dropping packet from client %s (%s): %s", job.cl->shortname, a,
-				 codec_raw_result_str(raw));
+			if (raw == CODEC_RAW_BAD_CODE)
+				log_warn("Dropping %s (code %u) from client %s (%s): kagid answers "
+					 "Access-Request and Status-Server only%s",
+					 codec_code_name(buf[0]), buf[0], job.cl->shortname, a,
+					 buf[0] == CODEC_ACCOUNTING_REQUEST
+						 ? " (it does no RADIUS accounting: turn accounting "
+						   "off on the NAS or send it to an accounting server)"
+						 : "");
+			else
+				log_warn("Dropping packet from client %s (%s): %s",
+					 job.cl->shortname, a, codec_raw_result_str(raw));
 		}
 		return;
 	}

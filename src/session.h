@@ -51,6 +51,7 @@ struct eap_session {
 	void *method_data;
 	bool method_started; /* the peer answered the method at least once (no Nak then) */
 	bool naked;
+	bool want_identity; /* after an EAP-Start: our Request/Identity awaits its Response */
 
 	/* who and where */
 	char identity[254];	  /* the identity authorized (inner one in a tunnel) */

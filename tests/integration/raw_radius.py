@@ -976,6 +976,19 @@ def c_code(t):
         t.expect_drop(raw, "a packet with code %d" % code)
 
 
+@case("accounting-request-named")
+def c_acct(t):
+    """kagid does no accounting: an Accounting-Request from a client is dropped with a warning
+    that names it and says what to do (run on a fresh instance: drop warnings are rate-limited)."""
+    before = kagid_log_count(t, "Dropping Accounting-Request (code 4) from client")
+    raw = build(4, 6, bytes(16), [(A_USER_NAME, b"x"), (40, struct.pack("!I", 1))], t.secret,
+                ma=None)
+    t.expect_drop(raw, "an Accounting-Request")
+    if not wait_kagid_log(t, "no RADIUS accounting: turn accounting off on the NAS", 2.0,
+                          before=before):
+        raise Fail("no warning naming the Accounting-Request in kagid's log")
+
+
 @case("padding-ignored")
 def c_padding(t):
     """RFC 2865 s3: octets past Length are padding, ignored on reception."""
@@ -1182,6 +1195,33 @@ def c_bare(t):
         raise Fail("; ".join(probs))
     if pkt.code != ACCESS_REJECT:
         raise Fail("got %s, want Access-Reject" % pkt.summary())
+
+
+@case("eap-start")
+def c_eap_start(t):
+    """RFC 3579 s2.1: an EAP-Start (EAP-Message of 0 octets, or 2 as NASes send it) is answered
+    with EAP-Request/Identity; the conversation then goes on as usual, to an Accept."""
+    for start in (b"", b"\x02\x00"):
+        c = Conv(t, identity=cert_identity(t, "alice"))
+        r = c.exchange(start, state=None)
+        if r.code != ACCESS_CHALLENGE or r.eap_parsed[2] != EAP_IDENTITY or r.eap_parsed[3]:
+            raise Fail("EAP-Start %r answered with %s, want EAP-Request/Identity"
+                       % (start, r.summary()))
+        asked = c.eap_id
+        # a Response of another type is not the identity: the Request/Identity comes again
+        r = c.exchange(eap_pkt(EAP_RESPONSE, asked, EAP_TLS, b"\x00"))
+        if r.code != ACCESS_CHALLENGE or r.eap_parsed[2] != EAP_IDENTITY or c.eap_id != asked:
+            raise Fail("wrong Response to the Request/Identity answered with %s" % r.summary())
+        expect_start(c.exchange(eap_pkt(EAP_RESPONSE, asked, EAP_IDENTITY,
+                                        c.identity.encode())))
+        if start:
+            continue
+        r = c.handshake(TlsPeer(t.pki))
+        if r.code != ACCESS_ACCEPT:
+            raise Fail("conversation begun by EAP-Start ended with %s" % r.summary())
+        e = t.wait_log(lambda e: e.get("calling_station_id") == c.csid)
+        if e is None or e.get("result") != "accept" or e.get("identity") != c.identity:
+            raise Fail("auth log after EAP-Start: %s" % e)
 
 
 # 8/9. Proxy-State, States
@@ -1594,6 +1634,29 @@ def c_expiry(t):
                    and e.get("result") == "abandoned")
     if e is None:
         raise Fail("no abandoned line for the expired conversation %s" % a.csid)
+
+
+@case("expiry-keeps-reason")
+def c_expiry_reason(t):
+    """A conversation that was failing (kagid sent a TLS alert) and then went silent is logged
+    abandoned with why it was failing, not only the timeout."""
+    c = Conv(t, identity="dave@example.org")
+    c.start()
+    peer = TlsPeer(t.pki, name="dave", max_version="1.2")  # dave's certificate has expired
+    r = c.send_tls_message(peer.step(b""))
+    for _ in range(10):
+        data = c.recv_tls_message(r)
+        if data.startswith(b"\x15"):
+            break  # kagid's alert: not acknowledged, the peer goes silent
+        r = c.send_tls_message(peer.step(data))
+    else:
+        raise Fail("no TLS alert for an expired client certificate")
+    e = t.wait_log(lambda e: e.get("calling_station_id") == c.csid, timeout=6.0)
+    if e is None or e.get("result") != "abandoned":
+        raise Fail("no abandoned line for the silent conversation (%s)" % e)
+    why = e.get("reason") or ""
+    if "expired" not in why.split(";")[0] or "; then the peer stopped answering" not in why:
+        raise Fail("abandoned with reason %r: want the certificate's, then the timeout" % why)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,7 +16,28 @@ user alice {
     groups = { staff }
     reply = "Filter-Id = \"peer-ok\""
 }
+group vlan20 {
+    reply = "Tunnel-Type = VLAN, Tunnel-Medium-Type = IEEE-802, Tunnel-Private-Group-Id = \"20\", Session-Timeout = 28800, Filter-Id = \"group-a\", Filter-Id = \"group-b\""
+}
+user dave {
+    password = "peer-test-Pass-1"
+    groups = { vlan20, staff }
+    reply = "Tunnel-Type = VLAN, Tunnel-Medium-Type = IEEE-802, Tunnel-Private-Group-Id = \"10\", User-Name = \"dave@corp.example\", Class = \"c-one\", Class = \"c-two\""
+}
 USERS
+# acl N: a reply of N Cisco-AVPair lines of 57 octets each (an inline ACL, as controllers take)
+acl() {
+	local i
+	printf '    reply = "'
+	for i in $(seq "$1"); do
+		[ "$i" -gt 1 ] && printf ', '
+		printf 'Cisco-AVPair = \\"ip:inacl#%03d=permit tcp any host 10.0.0.1 eq 443 log\\"' "$i"
+	done
+	printf '"\n'
+}
+# frank: an Accept of about 3.3 KB, under RADIUS's 4096 octets; greg's would be over
+{ echo 'user frank {'; echo '    password = "peer-test-Pass-1"'; acl 50; echo '}'
+  echo 'user greg {'; echo '    password = "peer-test-Pass-1"'; acl 70; echo '}'; } >>"$KT_DIR/raddb/users"
 KT_METHODS="tls, peap, ttls" kt_config
 kt_start
 common=(-a 127.0.0.1 -p "$KT_PORT" -s "$KT_SECRET" --ca "$KT_DIR/pki/ca.pem" --server-name radius.kagi.test)
@@ -38,6 +59,43 @@ for m in tls peap peap-gtc ttls-pap ttls-mschapv2 ttls-eap-mschapv2 ttls-eap-gtc
 done
 if grep -q 'Filter-Id = "peer-ok"' "$KT_DIR/t.out" && grep -q 'Session-Timeout = 3600' "$KT_DIR/t.out"; then kt_ok kagi-test-reply-attributes
 else kt_fail kagi-test-reply-attributes "reply attributes not printed"; fi
+
+# Each attribute from the most specific source that has it: dave's own VLAN, User-Name and two
+# Class values (octets: "c-one", "c-two"); from his groups only what he lacks: Session-Timeout
+# of vlan20 (the first group listed, not staff's), both its Filter-Ids.
+"$KAGI" test "${common[@]}" -m peap -i dave -A anonymous@example.org >"$KT_DIR/t.out" 2>&1
+sed -n '/reply attributes:/,$p' "$KT_DIR/t.out" >"$KT_DIR/attrs"
+want_once() { [ "$(grep -c -- "$1" "$KT_DIR/attrs")" -eq 1 ]; }
+if grep -q 'Access-Accept' "$KT_DIR/t.out" && want_once 'Tunnel-Private-Group-Id' &&
+	want_once 'Tunnel-Private-Group-Id.*"10"' && want_once 'Tunnel-Type' &&
+	want_once 'Session-Timeout = 28800' && ! grep -q 'Session-Timeout = 3600' "$KT_DIR/attrs" &&
+	want_once 'User-Name = "dave@corp.example"' && ! grep -q 'User-Name = "dave"' "$KT_DIR/attrs" &&
+	want_once 'Class = 0x632d6f6e65' && want_once 'Class = 0x632d74776f' &&
+	want_once 'Filter-Id = "group-a"' && want_once 'Filter-Id = "group-b"'; then
+	kt_ok reply-most-specific-wins
+else
+	kt_fail reply-most-specific-wins "$(tr '\n' '|' <"$KT_DIR/attrs" | tail -c 600)"
+fi
+
+# A reply up to RADIUS's 4096 octets is sent whole; one over it is never half sent: the
+# conversation is rejected, logged as such with the reason, not as an accept.
+base=$(kt_auth_lines)
+if "$KAGI" test "${common[@]}" -m peap -i frank -A anonymous@example.org >"$KT_DIR/t.out" 2>&1 &&
+	[ "$(grep -c 'Cisco-AVPair' "$KT_DIR/t.out")" -eq 50 ] &&
+	why=$(kt_auth_expect "$base" 1 "1:result=accept,identity=frank"); then
+	kt_ok reply-large-sent-whole
+else
+	kt_fail reply-large-sent-whole "${why:-} $(tr '\n' '|' <"$KT_DIR/t.out" | tail -c 300)"
+fi
+base=$(kt_auth_lines)
+if ! "$KAGI" test "${common[@]}" -m peap -i greg -A anonymous@example.org >"$KT_DIR/t.out" 2>&1 &&
+	grep -q 'Access-Reject' "$KT_DIR/t.out" && ! grep -q 'Access-Accept' "$KT_DIR/t.out" &&
+	why=$(kt_auth_expect "$base" 1 "1:result=reject,identity=greg,reason~reply too large") &&
+	grep -q 'cannot send Access-Accept: reply too large' "$KT_DIR/kagid.log"; then
+	kt_ok reply-too-large-rejected
+else
+	kt_fail reply-too-large-rejected "${why:-} $(tr '\n' '|' <"$KT_DIR/t.out" | tail -c 300)"
+fi
 
 # What kagi test and kagi bench send, as a NAS does: a silent listener keeps the first
 # Access-Request. RFC 2865 §4.1: NAS-Identifier (or NAS-IP-Address) is a MUST; RFC 3579: with

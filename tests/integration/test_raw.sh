@@ -29,7 +29,7 @@ kt_init
 kt_config "" "$(limits 30)"
 kt_start
 python3 "$HERE/raw_radius.py" --port "$KT_PORT" --secret "$KT_SECRET" --pid "$KT_PID" \
-	--dir "$KT_DIR" --skip expiry,unknown-flood-kernel-filter,bad-mac-flood-paced
+	--dir "$KT_DIR" --skip accounting-request-named,expiry,expiry-keeps-reason,unknown-flood-kernel-filter,bad-mac-flood-paced
 rc=$?
 kt_stop
 cp "$KT_DIR/kagid.log" "$KT_DIR/kagid-main.log" 2>/dev/null
@@ -38,7 +38,7 @@ cp "$KT_DIR/auth.log" "$KT_DIR/auth-main.log" 2>/dev/null
 kt_config "" "$(limits 2)"
 kt_start
 python3 "$HERE/raw_radius.py" --port "$KT_PORT" --secret "$KT_SECRET" --pid "$KT_PID" \
-	--dir "$KT_DIR" --only expiry,unknown-flood-kernel-filter,bad-mac-flood-paced --no-selftest || rc=1
+	--dir "$KT_DIR" --only accounting-request-named,expiry,expiry-keeps-reason,unknown-flood-kernel-filter,bad-mac-flood-paced --no-selftest || rc=1
 kt_stop
 
 [ "$KT_FAILS" -eq 0 ] || rc=1

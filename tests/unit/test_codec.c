@@ -1033,6 +1033,26 @@ test_pairs_parse(void **state)
 	err[0] = '\0';
 	assert_null(codec_pairs_parse(ctx, "Tunnel-Type = NoSuchValue", err, sizeof(err)));
 	assert_true(err[0] != '\0');
+	/* What kagid puts in replies itself cannot be configured (a second one breaks them). */
+	{
+		static const char *const own[] = {
+			"Message-Authenticator = 0x00000000000000000000000000000000",
+			"EAP-Message = 0x03010004",
+			"State = 0x0102",
+			"Filter-Id = \"x\", Proxy-State = 0x01",
+			"EAP-Key-Name = 0x01",
+			"MS-MPPE-Send-Key = 0x0102",
+			"MS-MPPE-Recv-Key = 0x0102",
+		};
+		for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
+			err[0] = '\0';
+			assert_null(codec_pairs_parse(ctx, own[i], err, sizeof(err)));
+			if (!strstr(err, "kagid sets it itself"))
+				fail_msg("%s: %s", own[i], err);
+		}
+		assert_non_null(codec_pairs_parse(ctx, "User-Name = \"u\", Class = 0x01", err,
+						  sizeof(err)));
+	}
 
 	empty = codec_pairs_parse(ctx, "", err, sizeof(err));
 	assert_non_null(empty);
