@@ -7,6 +7,8 @@
  * Resumed TLS 1.2: after the peer's Finished there is nothing left to send: Success at once.
  * The peer certificate is checked during the handshake (chain, dates, CRL, purpose) and after it
  * (EKU, identity binding and rules); on resumption the chain and CRL are checked again.
+ * An anonymous EAP identity (RFC 9190 §2.1.1) is bound by the certificate: the user is the one
+ * it names (policy.h), also on resumption, from the certificate facts kept with the session.
  */
 #include "eap_tls.h"
 
@@ -16,6 +18,7 @@
 #include "session.h"
 #include "tls_conn.h"
 
+#include <stdio.h>
 #include <string.h>
 
 struct eap_tls {
@@ -45,6 +48,24 @@ succeed(struct eap_session *s, struct eap_tls *d)
 	return EAP_STEP_SUCCESS;
 }
 
+_Static_assert(POLICY_NAI_MAX < sizeof(((struct eap_session *)0)->identity),
+	       "a certificate identity fits the session's");
+
+/*
+ * The outer identity was anonymous (RFC 9190 §2.1.1): the user is the one the certificate
+ * names. It is authorized, logged and put in the Access-Accept's User-Name as in PEAP and TTLS;
+ * the anonymous one is logged as outer_identity. On a resumption the certificate facts kept
+ * with the session give the same identity.
+ */
+static void
+use_cert_identity(struct eap_session *s, const char *identity)
+{
+	session_trace(s, "EAP-TLS: anonymous identity \"%s\" is \"%s\" by the certificate",
+		      s->identity, identity);
+	snprintf(s->outer_identity, sizeof(s->outer_identity), "%s", s->identity);
+	snprintf(s->identity, sizeof(s->identity), "%s", identity); /* <= POLICY_NAI_MAX */
+}
+
 /* The handshake is complete: check the peer and its authorization. */
 static enum eap_step
 handshake_done(struct eap_session *s, struct eap_tls *d, struct eap_buf *out)
@@ -53,6 +74,7 @@ handshake_done(struct eap_session *s, struct eap_tls *d, struct eap_buf *out)
 	struct policy_outcome po;
 	const char *reason = NULL;
 	enum eap_step step;
+	bool ok;
 
 	s->cert = talloc_zero(s, struct cert_facts);
 	if (!s->cert || !tls_conn_peer_facts(conn, s->cert)) {
@@ -68,8 +90,11 @@ handshake_done(struct eap_session *s, struct eap_tls *d, struct eap_buf *out)
 		session_set_reason(s, "%s", reason);
 		return EAP_STEP_FAIL;
 	}
-	if (!policy_check_cert(s->conf, s->cert, s->identity, s->conf->tls.require_client_eku,
-			       &po)) {
+	ok = policy_check_cert(s->conf, s->cert, s->identity, s->conf->tls.require_client_eku,
+			       &po);
+	if (po.identity && strcmp(po.identity, s->identity) != 0)
+		use_cert_identity(s, po.identity);
+	if (!ok) {
 		if (s->resumed)
 			tls_conn_forget_session(conn);
 		session_set_reason(s, "%s", po.reason);

@@ -56,6 +56,107 @@ policy_identity_binds(const struct cert_facts *f, const char *identity, int bind
 	}
 }
 
+bool
+policy_identity_is_anonymous(const char *identity, const char **realm)
+{
+	const char *at = identity ? strchr(identity, '@') : NULL;
+	size_t user_len;
+
+	if (realm)
+		*realm = NULL;
+	if (!identity)
+		return false;
+	/* RFC 7542 §2.4: "@realm" or "anonymous@realm"; an empty identity is no NAI at all. */
+	user_len = at ? (size_t)(at - identity) : strlen(identity);
+	if (!at && user_len == 0)
+		return false;
+	if (user_len != 0 && (user_len != 9 || strncasecmp(identity, "anonymous", 9) != 0))
+		return false;
+	if (realm && at && at[1])
+		*realm = at + 1;
+	return true;
+}
+
+static bool
+cert_name_ok(const char *name)
+{
+	return name[0] && strlen(name) <= POLICY_NAI_MAX;
+}
+
+/*
+ * The names a certificate gives its holder under a binding, most telling first: the SANs that
+ * are NAIs (UPN, email), DNS names, then the CN. Returns how many it put in names.
+ */
+static unsigned
+cert_names(const struct cert_facts *f, int binding, const char *names[CERT_MAX_SAN + 1])
+{
+	static const enum san_type order[] = {SAN_UPN, SAN_EMAIL, SAN_DNS};
+	unsigned n = 0, t, i;
+
+	if (binding != BIND_CN)
+		for (t = 0; t < sizeof(order) / sizeof(order[0]); t++)
+			for (i = 0; i < f->n_san && i < CERT_MAX_SAN; i++)
+				if (f->san_type[i] == order[t] && cert_name_ok(f->san[i]))
+					names[n++] = f->san[i];
+	if (binding != BIND_SAN && cert_name_ok(f->cn))
+		names[n++] = f->cn;
+	return n;
+}
+
+/*
+ * The identity an anonymous outer identity (with realm, or NULL) stands for: the certificate's
+ * first name in that realm, else its first name if no name has a realm to differ (or binding
+ * is none). NULL with *reason set if none.
+ */
+static const char *
+cert_identity(const struct cert_facts *f, int binding, const char *realm, const char **reason)
+{
+	const char *names[CERT_MAX_SAN + 1];
+	unsigned n = cert_names(f, binding, names), i;
+	bool any_realm = false;
+
+	if (n == 0) {
+		*reason = "identity mismatch (anonymous identity, and the certificate names no one)";
+		return NULL;
+	}
+	if (!realm)
+		return names[0];
+	for (i = 0; i < n; i++) {
+		const char *at = strchr(names[i], '@');
+
+		if (at && strcasecmp(at + 1, realm) == 0)
+			return names[i];
+		any_realm = any_realm || at;
+	}
+	/*
+	 * The realm is all an anonymous identity claims, and proxies and NASes route and account
+	 * by it (RFC 7542 §3): a user of another realm must not pass for one of this realm.
+	 */
+	if (any_realm && binding != BIND_NONE) {
+		*reason = "identity mismatch (anonymous identity of another realm than the certificate)";
+		return NULL;
+	}
+	return names[0];
+}
+
+/* Does the rule's binding hold? Sets *bound to the identity it binds. */
+static bool
+binding_holds(const struct cert_facts *f, const char *identity, int binding, const char **bound,
+	      const char **reason)
+{
+	const char *realm;
+
+	*reason = "identity mismatch";
+	if (!policy_identity_is_anonymous(identity, &realm)) {
+		*bound = identity;
+		return policy_identity_binds(f, identity, binding);
+	}
+	*bound = cert_identity(f, binding, realm, reason);
+	if (!*bound && binding == BIND_NONE) /* a certificate without names: nothing to look up */
+		*bound = identity;
+	return *bound != NULL;
+}
+
 static bool
 rule_matches(const struct cert_rule *r, const struct cert_facts *f)
 {
@@ -76,7 +177,7 @@ policy_check_cert(const struct conf *c, const struct cert_facts *f, const char *
 		  bool require_eku, struct policy_outcome *out)
 {
 	unsigned i;
-	bool any_rule_matched = false;
+	const char *bound, *reason = "no matching certificate rule";
 
 	memset(out, 0, sizeof(*out));
 	if (require_eku && !(f->has_eku && f->eku_client)) {
@@ -84,27 +185,26 @@ policy_check_cert(const struct conf *c, const struct cert_facts *f, const char *
 		return false;
 	}
 	if (c->n_rules == 0) {
-		if (!policy_identity_binds(f, identity, BIND_SAN_OR_CN)) {
-			out->reason = "identity mismatch";
+		if (!binding_holds(f, identity, BIND_SAN_OR_CN, &bound, &reason)) {
+			out->reason = reason;
 			return false;
 		}
 	} else {
 		for (i = 0; i < c->n_rules; i++) {
 			if (!rule_matches(&c->rules[i], f))
 				continue;
-			any_rule_matched = true;
-			if (policy_identity_binds(f, identity, (int)c->rules[i].binding)) {
+			if (binding_holds(f, identity, (int)c->rules[i].binding, &bound, &reason)) {
 				out->rule = &c->rules[i];
 				break;
 			}
 		}
 		if (!out->rule) {
-			out->reason = any_rule_matched ? "identity mismatch"
-						       : "no matching certificate rule";
+			out->reason = reason;
 			return false;
 		}
 	}
-	out->user = users_find(c, identity);
+	out->identity = bound;
+	out->user = users_find(c, bound);
 	if (out->user && out->user->disabled) {
 		out->reason = "user disabled";
 		return false;

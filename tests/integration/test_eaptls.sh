@@ -4,6 +4,12 @@
 # Three kagid instances, one after the other:
 #   ec      server-ec.pem (ECDSA P-256): bob (ECDSA client) with TLS 1.2 and 1.3
 #   frag    fragment_size = 200 in kagi.conf
+#   nist    ecdh_curves P-384:P-256, chain_cache_size = 0
+#   anon    anonymous outer identities (RFC 9190 §2.1.1: "anonymous@example.org", "@example.org")
+#           with TLS 1.2/1.3 and resumption, the built-in rule and then an `identity = none`
+#           rule: the certificate's identity is authorized (users entry reply, disabled) and
+#           logged, the anonymous one is outer_identity; a named wrong identity and another
+#           realm are still refused
 #   rsa     server.pem (RSA): alice with TLS 1.2/1.3, resumption, Framed-MTU 300/1400; the
 #           rejects (untrusted CA, revoked, expired, EKU, identity mismatch); CRL re-read at
 #           run time (grace); resumption after revocation (bob, alice: revoked last).
@@ -248,6 +254,94 @@ else
 	kt_fail chain-cache-off-verifies-every-time "$(n_cached) skipped verifications"
 fi
 kt_stop_save nist
+
+# ---------------------------------------------------------------------------------------------
+# 2c. Anonymous outer identities (RFC 9190 §2.1.1, RFC 7542 §2.4): the certificate names the
+# user. alice's users entry gives her Session-Timeout 4321, which eapol_test prints.
+
+# accepts_with NAME NUM VALUE: how many Access-Accepts of run NAME carry attribute NUM with the
+# value eapol_test prints as VALUE ("Value: VALUE" under "Attribute NUM (...)")
+accepts_with() {
+	awk -v num="$2" -v val="$3" '
+		/^RADIUS message: code=/ { acc = /code=2 \(Access-Accept\)/; attr = 0; next }
+		!/^ / { acc = 0 }
+		acc && /^ +Attribute / { attr = ($2 == num); next }
+		acc && attr && /^ +Value: / { if (substr($0, index($0, "Value: ") + 7) == val) n++; attr = 0 }
+		END { print n + 0 }' "$KT_DIR/out/$1.out"
+}
+
+# expect_anon_accept NAME CONF VERSION OUTER ID NAUTH: NAUTH conversations of CONF (outer
+# identity OUTER), the 2nd and later resumed, all accepted as ID (auth log identity ID,
+# outer_identity OUTER) with User-Name ID and ID's Session-Timeout in every Access-Accept.
+expect_anon_accept() {
+	local name=$1 conf=$2 ver=$3 outer=$4 id=$5 nauth=$6 spec why res=no n1 n27
+	[ "$nauth" -gt 1 ] && res=yes
+	spec="result=accept,reason=ok,method=TLS,tls_version=$ver,identity=$id,outer_identity=$outer"
+	spec+=",cert_subject~CN=$id"
+	if ! why=$(kt_eapol_accepts "$name" "$conf" "$nauth" "$ver" "$res" "$spec,resumed=false" \
+		"$spec,resumed=true"); then
+		kt_fail "$name" "$why"
+		return 1
+	fi
+	n1=$(accepts_with "$name" 1 "'$id'")
+	n27=$(accepts_with "$name" 27 4321)
+	if [ "$n1" -ne "$nauth" ] || [ "$n27" -ne "$nauth" ]; then
+		kt_fail "$name" "of $nauth Access-Accepts, $n1 have User-Name '$id', $n27 Session-Timeout 4321"
+		return 1
+	fi
+	kt_ok "$name"
+}
+
+cat >"$KT_DIR/raddb/users" <<'USERS'
+user alice@example.org {
+    reply = "Session-Timeout = 4321"
+}
+user bob@example.org {
+    disabled = yes
+}
+USERS
+start_instance
+for v in 12 13; do
+	for outer in anonymous@example.org @example.org; do
+		tag=${outer%%@*}
+		tag=${tag:-at}
+		peer_conf anon$v-$tag alice "$outer" $v
+		expect_anon_accept anon-$tag-tls$v-resume anon$v-$tag TLSv1.$((v - 10)) "$outer" \
+			alice@example.org 2
+	done
+done
+peer_conf anon13-norealm alice anonymous 13
+expect_anon_accept anon-norealm-tls13 anon13-norealm TLSv1.3 anonymous alice@example.org 1
+# still strict: a named identity must be the certificate's; the realm must be the certificate's
+peer_conf anon13-named alice anon@example.org 13
+expect_reject anon-named-mismatch-tls13 anon13-named anon@example.org "identity mismatch"
+peer_conf anon12-realm alice anonymous@example.com 12
+expect_reject anon-other-realm-tls12 anon12-realm anonymous@example.com \
+	"identity mismatch (anonymous identity of another realm than the certificate)"
+# a disabled user is refused under the certificate's identity
+peer_conf anon13-bob bob @example.org 13
+if why=$(kt_eapol_rejects anon-disabled-tls13 anon13-bob \
+	"result=reject,reason=user disabled,identity=bob@example.org,outer_identity=@example.org"); then
+	kt_ok anon-disabled-tls13
+else
+	kt_fail anon-disabled-tls13 "$why"
+fi
+kt_stop_save anon
+
+# The same with a rule that binds no identity (identity = none): the certificate still names
+# the user, whose users entry applies.
+cat >>"$KT_DIR/raddb/users" <<'USERS'
+certificate any {
+    issuer = "*CN=Kagi Demo CA*"
+    identity = none
+}
+USERS
+start_instance
+expect_anon_accept anon-rule-none-tls13-resume anon13-anonymous TLSv1.3 anonymous@example.org \
+	alice@example.org 2
+expect_anon_accept anon-rule-none-tls12 anon12-at TLSv1.2 @example.org alice@example.org 1
+kt_stop_save anon-none
+: >"$KT_DIR/raddb/users"
 
 # ---------------------------------------------------------------------------------------------
 # 3. RSA server certificate

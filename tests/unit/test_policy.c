@@ -1,8 +1,9 @@
 /*
  * test_policy.c - unit tests for src/policy.c: binding the EAP identity to the client
  * certificate (SAN email/DNS/UPN or CN, "host/NAME" machine identities), certificate rules with
- * issuer/subject/SAN globs, EKU requirement, and disabled users. The configuration is built by
- * hand: no files, no OpenSSL.
+ * issuer/subject/SAN globs, EKU requirement, and disabled users; anonymous outer identities
+ * (RFC 7542 §2.4), which the certificate binds to the identity it names. The configuration is
+ * built by hand: no files, no OpenSSL.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -110,6 +111,17 @@ conf_rules(struct conf *c, unsigned n)
 	assert_non_null(c->rules);
 	c->n_rules = n;
 	return c->rules;
+}
+
+/* Rule r: NAME with issuer and subject globs (NULL: any) and a binding. */
+static void
+rule_set(struct conf *c, struct cert_rule *r, const char *name, const char *issuer,
+	 const char *subject, enum cert_binding binding)
+{
+	r->name = talloc_strdup(c, name);
+	r->issuer = issuer ? talloc_strdup(c, issuer) : NULL;
+	r->subject = subject ? talloc_strdup(c, subject) : NULL;
+	r->binding = binding;
 }
 
 /* ---- identity binding ---- */
@@ -394,6 +406,204 @@ test_users(void **state)
 	}
 }
 
+/* ---- anonymous outer identities (RFC 7542 §2.4, RFC 9190 §2.1.1) ---- */
+
+/* The certificate f binds the EAP identity outer, as identity want. */
+static void
+assert_binds_as(const struct conf *c, const struct cert_facts *f, const char *outer,
+		const char *want)
+{
+	struct policy_outcome po;
+
+	assert_true(policy_check_cert(c, f, outer, true, &po));
+	assert_string_equal(po.identity, want);
+}
+
+static void
+test_anonymous_nai(void **state)
+{
+	const char *realm = "unset";
+
+	(void)state;
+	assert_true(policy_identity_is_anonymous("anonymous", &realm));
+	assert_null(realm);
+	assert_true(policy_identity_is_anonymous("Anonymous@x", &realm));
+	assert_string_equal(realm, "x");
+	assert_true(policy_identity_is_anonymous("ANONYMOUS@Example.ORG", &realm));
+	assert_string_equal(realm, "Example.ORG");
+	assert_true(policy_identity_is_anonymous("@x", &realm));
+	assert_string_equal(realm, "x");
+	assert_true(policy_identity_is_anonymous("@example.org", NULL));
+	/* An empty realm is no realm. */
+	assert_true(policy_identity_is_anonymous("@", &realm));
+	assert_null(realm);
+	assert_true(policy_identity_is_anonymous("anonymous@", &realm));
+	assert_null(realm);
+
+	/* Not anonymous: other user parts, prefixes and extensions of "anonymous". */
+	realm = "unset";
+	assert_false(policy_identity_is_anonymous("anon@x", &realm));
+	assert_null(realm);
+	assert_false(policy_identity_is_anonymous("anonymous.user@x", &realm));
+	assert_false(policy_identity_is_anonymous("anonymous.user", &realm));
+	assert_false(policy_identity_is_anonymous("anonymou@x", &realm));
+	assert_false(policy_identity_is_anonymous("anonymouss", &realm));
+	assert_false(policy_identity_is_anonymous("xanonymous@x", &realm));
+	assert_false(policy_identity_is_anonymous(" anonymous@x", &realm));
+	assert_false(policy_identity_is_anonymous("host/anonymous", &realm));
+	assert_false(policy_identity_is_anonymous("alice@example.org", &realm));
+	assert_null(realm);
+	/* An empty Response/Identity is no NAI: it binds nothing (test_bind_default). */
+	assert_false(policy_identity_is_anonymous("", &realm));
+	assert_false(policy_identity_is_anonymous(NULL, &realm));
+	assert_null(realm);
+}
+
+static void
+test_anonymous_binds_cert(void **state)
+{
+	struct conf *c = conf_empty(*state);
+	static const char *const names[] = {"alice@example.org", "anonymous@example.org"};
+	static const bool disabled[] = {false, false};
+	struct cert_facts f;
+	struct policy_outcome po;
+
+	conf_users(c, names, disabled, 2);
+	facts_alice(&f);
+	/* The built-in rule: the certificate's identity is the one authorized and looked up. */
+	assert_true(policy_check_cert(c, &f, "anonymous@example.org", true, &po));
+	assert_string_equal(po.identity, "alice@example.org");
+	assert_non_null(po.user);
+	assert_string_equal(po.user->name, "alice@example.org");
+	assert_string_equal(po.reason, "ok");
+	assert_binds_as(c, &f, "@example.org", "alice@example.org");
+	assert_binds_as(c, &f, "Anonymous@EXAMPLE.org", "alice@example.org");
+	assert_binds_as(c, &f, "anonymous", "alice@example.org");
+	/* A named identity stays itself. */
+	assert_binds_as(c, &f, "ALICE@example.org", "ALICE@example.org");
+
+	/* Still strict: a non-anonymous identity must match, the EKU is still required. */
+	assert_false(policy_check_cert(c, &f, "anon@example.org", true, &po));
+	assert_string_equal(po.reason, "identity mismatch");
+	assert_false(policy_check_cert(c, &f, "anonymous.user@example.org", true, &po));
+	assert_string_equal(po.reason, "identity mismatch");
+	f.eku_client = false;
+	assert_false(policy_check_cert(c, &f, "anonymous@example.org", true, &po));
+	assert_string_equal(po.reason, "missing clientAuth EKU");
+	f.eku_client = true;
+
+	/* Another realm than the certificate's is a mismatch. */
+	assert_false(policy_check_cert(c, &f, "anonymous@example.com", true, &po));
+	assert_string_equal(po.reason,
+			    "identity mismatch (anonymous identity of another realm than the "
+			    "certificate)");
+	assert_null(po.identity);
+	assert_null(po.user);
+	assert_false(policy_check_cert(c, &f, "@corp.example.org", true, &po));
+	assert_string_equal(po.reason,
+			    "identity mismatch (anonymous identity of another realm than the "
+			    "certificate)");
+}
+
+static void
+test_anonymous_name_order(void **state)
+{
+	struct conf *c = conf_empty(*state);
+	struct cert_facts f;
+	struct policy_outcome po;
+
+	/* laptop: URI, DNS, UPN SANs and CN "LAPTOP": UPN first, then DNS, then the CN. */
+	facts_laptop(&f);
+	assert_binds_as(c, &f, "anonymous", "laptop$@corp.example.org");
+	assert_binds_as(c, &f, "@corp.example.org", "laptop$@corp.example.org");
+	assert_false(policy_check_cert(c, &f, "@example.org", true, &po));
+
+	/* A name in the anonymous identity's realm is preferred to an earlier one. */
+	add_san(&f, SAN_EMAIL, "it@example.org");
+	assert_binds_as(c, &f, "@example.org", "it@example.org");
+	assert_binds_as(c, &f, "@Corp.Example.Org", "laptop$@corp.example.org");
+
+	/* Per binding: SAN only, CN only. */
+	{
+		struct cert_rule *r = conf_rules(c, 1);
+
+		rule_set(c, &r[0], "by-cn", NULL, NULL, BIND_CN);
+		assert_true(policy_check_cert(c, &f, "anonymous@corp.example.org", true, &po));
+		assert_string_equal(po.identity, "LAPTOP"); /* no realm in the name: nothing differs */
+		assert_ptr_equal(po.rule, &r[0]);
+		r[0].binding = BIND_SAN;
+		assert_binds_as(c, &f, "anonymous", "laptop$@corp.example.org");
+	}
+
+	/* No UPN or email: the DNS name comes before the CN; a CN alone does too. */
+	c->n_rules = 0;
+	facts_laptop(&f);
+	f.n_san = 2;
+	assert_binds_as(c, &f, "anonymous@example.org", "laptop.example.org");
+	f.n_san = 0;
+	assert_binds_as(c, &f, "@example.org", "LAPTOP");
+
+	/* Names longer than an NAI (253 octets) are no names. */
+	memset(f.cn, 'a', POLICY_NAI_MAX + 1);
+	f.cn[POLICY_NAI_MAX + 1] = '\0';
+	assert_false(policy_check_cert(c, &f, "anonymous", true, &po));
+	assert_string_equal(po.reason,
+			    "identity mismatch (anonymous identity, and the certificate names no one)");
+	f.cn[POLICY_NAI_MAX] = '\0';
+	assert_true(policy_check_cert(c, &f, "anonymous", true, &po));
+	assert_int_equal(strlen(po.identity), POLICY_NAI_MAX);
+
+	/* SAN binding and no SAN: no identity. */
+	c->n_rules = 1;
+	c->rules[0].binding = BIND_SAN;
+	assert_false(policy_check_cert(c, &f, "anonymous", true, &po));
+	assert_string_equal(po.reason,
+			    "identity mismatch (anonymous identity, and the certificate names no one)");
+	assert_null(po.identity);
+}
+
+static void
+test_anonymous_rules(void **state)
+{
+	struct conf *c = conf_empty(*state);
+	struct cert_rule *r = conf_rules(c, 2);
+	static const char *const names[] = {"alice@example.org"};
+	static const bool disabled[] = {true};
+	struct cert_facts f;
+	struct policy_outcome po;
+
+	facts_alice(&f);
+	rule_set(c, &r[0], "machines", NULL, "*OU=Machines*", BIND_SAN);
+	rule_set(c, &r[1], "any", "*CN=Kagi Demo CA*", NULL, BIND_NONE);
+	/* identity = none: the certificate still names the user, so per-user settings apply. */
+	assert_true(policy_check_cert(c, &f, "anonymous@example.org", true, &po));
+	assert_ptr_equal(po.rule, &r[1]);
+	assert_string_equal(po.identity, "alice@example.org");
+	/* ... and binds nothing, so not the realm either. */
+	assert_binds_as(c, &f, "@example.com", "alice@example.org");
+	/* A certificate without names: the anonymous identity, as before. */
+	memset(&f, 0, sizeof(f));
+	snprintf(f.issuer, sizeof(f.issuer), "CN=Kagi Demo CA");
+	f.has_eku = f.eku_client = true;
+	assert_binds_as(c, &f, "anonymous@example.org", "anonymous@example.org");
+
+	/* A disabled user is refused under the certificate's identity. */
+	facts_alice(&f);
+	conf_users(c, names, disabled, 1);
+	assert_false(policy_check_cert(c, &f, "@example.org", true, &po));
+	assert_string_equal(po.reason, "user disabled");
+	assert_string_equal(po.identity, "alice@example.org");
+	r[1].binding = BIND_SAN_OR_CN;
+	assert_false(policy_check_cert(c, &f, "anonymous", true, &po));
+	assert_string_equal(po.reason, "user disabled");
+
+	/* No rule matches: as for any identity. */
+	snprintf(f.issuer, sizeof(f.issuer), "CN=Evil CA");
+	assert_false(policy_check_cert(c, &f, "anonymous@example.org", true, &po));
+	assert_string_equal(po.reason, "no matching certificate rule");
+	assert_null(po.identity);
+}
+
 int
 main(void)
 {
@@ -407,6 +617,10 @@ main(void)
 		T(test_rules_globs),
 		T(test_rules_first_wins),
 		T(test_users),
+		T(test_anonymous_nai),
+		T(test_anonymous_binds_cert),
+		T(test_anonymous_name_order),
+		T(test_anonymous_rules),
 	};
 #undef T
 
